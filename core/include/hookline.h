@@ -1,0 +1,15 @@
+/*
+ * hookline.h - the whole public C API of hookline.
+ *
+ * Include this, link with -lhookline (pkg-config: hookline; CMake:
+ * find_package(hookline) then hookline::hookline).
+ */
+#ifndef HOOKLINE_H
+#define HOOKLINE_H
+
+#include "hookline/common.h"
+#include "hookline/error.h"
+#include "hookline/secret.h"
+#include "hookline/signature.h"
+
+#endif /* HOOKLINE_H */

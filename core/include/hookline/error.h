@@ -1,0 +1,83 @@
+/*
+ * hookline/error.h - error codes and the optional error report.
+ *
+ * Every fallible hookline function returns an `hl_code` (HL_OK == 0 on
+ * success) and takes an optional `hl_error *err` as its last argument. When
+ * `err` is not NULL and the call fails, it is filled with the code and a
+ * human-readable message. Messages never contain secrets or signature bytes.
+ *
+ * The numeric values are stable: codes are only ever appended, never
+ * renumbered. Codes are grouped by hundreds so each module owns a range:
+ *    1- 99  general          100-199 signatures and secrets
+ *  200-299  URL / SSRF       300-399 delivery engine
+ *  400-499  storage          500-599 transport (drivers)
+ * Each code also has a stable lowercase name (hl_code_name), which is what
+ * the Python `.code` attribute and the third Lua return value carry.
+ */
+#ifndef HOOKLINE_ERROR_H
+#define HOOKLINE_ERROR_H
+
+#include "hookline/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hl_code {
+    HL_OK = 0,
+
+    /* general */
+    HL_E_INVALID_ARGUMENT = 1, /* NULL where a value is needed, bad option */
+    HL_E_NOMEM = 2,            /* allocation failed */
+    HL_E_CRYPTO = 3,           /* OpenSSL reported a failure */
+    HL_E_BUFFER_TOO_SMALL = 4, /* caller buffer cannot hold the result */
+    HL_E_TOO_MANY = 5,         /* a count limit (secrets, headers) exceeded */
+    HL_E_JSON = 6,             /* a JSON document is malformed */
+    HL_E_RANDOM = 7,           /* the OS random generator failed */
+
+    /* signatures and secrets */
+    HL_E_HEADER_MISSING = 100,      /* a required signature header is absent */
+    HL_E_HEADER_MALFORMED = 101,    /* header present but unparseable, or repeated */
+    HL_E_SECRET_MALFORMED = 102,    /* a secret cannot be decoded */
+    HL_E_SIGNATURE_MISMATCH = 103,  /* no signature matches any secret */
+    HL_E_TIMESTAMP_TOO_OLD = 104,   /* older than now - tolerance */
+    HL_E_TIMESTAMP_IN_FUTURE = 105, /* newer than now + tolerance */
+    HL_E_BODY_TOO_LARGE = 106,      /* body longer than the configured maximum */
+    HL_E_SCHEME_UNKNOWN = 107,      /* no such signature scheme */
+    HL_E_KEY_KIND = 108,            /* secret of the wrong kind for the call */
+
+    HL_CODE__SENTINEL /* not a code: one past the last one */
+} hl_code;
+
+/* Longest message stored in an hl_error, including the terminating NUL. */
+#define HL_ERROR_MESSAGE_MAX 256
+
+/*
+ * hl_error - caller-owned error report. Zero-initialise it (or use
+ * HL_ERROR_INIT); hookline writes it only when a call fails.
+ */
+typedef struct hl_error {
+    hl_code code;
+    char message[HL_ERROR_MESSAGE_MAX];
+} hl_error;
+
+#define HL_ERROR_INIT {HL_OK, {0}}
+
+/*
+ * hl_code_name - the stable lowercase name of a code, e.g.
+ * "signature_mismatch". Returns a static string; "unknown" for values that
+ * are not codes.
+ */
+HL_API const char *hl_code_name(int code);
+
+/*
+ * hl_strerror - a short generic description of a code, e.g. "no signature
+ * matches". Returns a static string; never NULL.
+ */
+HL_API const char *hl_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOOKLINE_ERROR_H */

@@ -1,0 +1,101 @@
+/* error.c - code names, messages and the error report helpers. */
+#include "internal.h"
+
+#include <openssl/err.h>
+#include <stdio.h>
+#include <string.h>
+
+struct code_text {
+    int code;
+    const char *name;
+    const char *text;
+};
+
+/* One row per code; names are part of the stable API (Python .code, Lua). */
+static const struct code_text CODES[] = {
+    {HL_OK, "ok", "success"},
+    {HL_E_INVALID_ARGUMENT, "invalid_argument", "invalid argument"},
+    {HL_E_NOMEM, "nomem", "out of memory"},
+    {HL_E_CRYPTO, "crypto", "cryptographic library failure"},
+    {HL_E_BUFFER_TOO_SMALL, "buffer_too_small", "buffer too small"},
+    {HL_E_TOO_MANY, "too_many", "too many items"},
+    {HL_E_JSON, "json", "malformed JSON"},
+    {HL_E_RANDOM, "random", "random number generator failure"},
+    {HL_E_HEADER_MISSING, "header_missing", "signature header missing"},
+    {HL_E_HEADER_MALFORMED, "header_malformed", "signature header malformed"},
+    {HL_E_SECRET_MALFORMED, "secret_malformed", "secret malformed"},
+    {HL_E_SIGNATURE_MISMATCH, "signature_mismatch", "no signature matches"},
+    {HL_E_TIMESTAMP_TOO_OLD, "timestamp_too_old", "timestamp too old"},
+    {HL_E_TIMESTAMP_IN_FUTURE, "timestamp_in_future", "timestamp in the future"},
+    {HL_E_BODY_TOO_LARGE, "body_too_large", "body too large"},
+    {HL_E_SCHEME_UNKNOWN, "scheme_unknown", "unknown signature scheme"},
+    {HL_E_KEY_KIND, "key_kind", "secret of the wrong kind"},
+};
+
+static const struct code_text *find_code(int code)
+{
+    for (size_t i = 0; i < sizeof CODES / sizeof CODES[0]; i++)
+        if (CODES[i].code == code)
+            return &CODES[i];
+    return NULL;
+}
+
+const char *hl_code_name(int code)
+{
+    const struct code_text *c = find_code(code);
+    return c ? c->name : "unknown";
+}
+
+const char *hl_strerror(int code)
+{
+    const struct code_text *c = find_code(code);
+    return c ? c->text : "unknown error";
+}
+
+const char *hl_version(void)
+{
+    return HL_VERSION_STRING;
+}
+
+hl_code hli_fail(hl_error *err, hl_code code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+hl_code hli_fail_openssl(hl_error *err, const char *what)
+{
+    char reason[160] = "";
+    unsigned long e;
+    /* Drain the whole queue so a later, unrelated call does not see our
+     * leftovers; keep the first (root) reason for the message. */
+    while ((e = ERR_get_error()) != 0)
+        if (reason[0] == '\0')
+            ERR_error_string_n(e, reason, sizeof reason);
+    if (reason[0])
+        return hli_fail(err, HL_E_CRYPTO, "%s: %s", what, reason);
+    return hli_fail(err, HL_E_CRYPTO, "%s failed", what);
+}
+
+int hli_ascii_ieq(const char *a, size_t a_len, const char *b)
+{
+    size_t i;
+    for (i = 0; i < a_len; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (y == '\0')
+            return 0;
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return 0;
+    }
+    return b[i] == '\0';
+}

@@ -1,0 +1,34 @@
+/*
+ * internal.h - helpers shared by the core's source files. Not installed;
+ * nothing here is exported (internal names start with `hli_`).
+ */
+#ifndef HOOKLINE_INTERNAL_H
+#define HOOKLINE_INTERNAL_H
+
+#include "hookline.h"
+
+#include <stdarg.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define HLI_PRINTF(a, b)
+#endif
+
+/*
+ * hli_fail - fill `err` (if not NULL) with `code` and a formatted message
+ * and return `code`, so failures read `return hli_fail(err, HL_E_…, "…")`.
+ * Never pass secret material in the message.
+ */
+hl_code hli_fail(hl_error *err, hl_code code, const char *fmt, ...) HLI_PRINTF(3, 4);
+
+/*
+ * hli_fail_openssl - like hli_fail with HL_E_CRYPTO, appending the reasons
+ * drained from OpenSSL's error queue (which is left empty).
+ */
+hl_code hli_fail_openssl(hl_error *err, const char *what);
+
+/* Case-insensitive ASCII comparison of a byte range with a C string. */
+int hli_ascii_ieq(const char *a, size_t a_len, const char *b);
+
+#endif /* HOOKLINE_INTERNAL_H */
