@@ -120,6 +120,11 @@ static hl_code copy_names(char ***out, size_t *n_out, const char *list, const ch
     return HL_OK;
 }
 
+int hl_url_policy_allows_http(const hl_url_policy *policy)
+{
+    return policy ? policy->allow_http : 0;
+}
+
 void hl_url_policy_free(hl_url_policy *policy)
 {
     if (!policy)

@@ -146,6 +146,9 @@ typedef struct hl_url_policy hl_url_policy;
  */
 HL_API hl_code hl_url_policy_new(hl_url_policy **out, const hl_url_options *opts, hl_error *err);
 
+/* hl_url_policy_allows_http - 1 when the policy accepts http:// (NULL: 0). */
+HL_API int hl_url_policy_allows_http(const hl_url_policy *policy);
+
 /* hl_url_policy_free - free. NULL does nothing. */
 HL_API void hl_url_policy_free(hl_url_policy *policy);
 
