@@ -18,3 +18,8 @@ function(hl_ssrf_add_test name)
 endfunction()
 
 hl_ssrf_add_test(test_ssrf test_ssrf.c)
+
+# dispatch-time guard against HTTP servers the test runs on 127.0.0.1/.2
+find_package(Threads REQUIRED)
+hl_ssrf_add_test(test_ssrf_curl test_ssrf_curl.c LIBS hookline_curl Threads::Threads)
+set_tests_properties(test_ssrf_curl PROPERTIES TIMEOUT 120)
