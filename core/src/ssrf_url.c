@@ -34,7 +34,8 @@ static hl_code check_raw(const hl_url_policy *policy, const char *url, size_t le
             /* WHATWG parsers read '\' as '/', curl does not: "https://a.com\@10.0.0.1/"
              * is a.com to one and 10.0.0.1 to the other. */
             return hli_fail(err, HL_E_URL_MALFORMED,
-                            "the URL contains a backslash at position %zu; percent-encode it as %%5C",
+                            "the URL contains a backslash at position %zu; "
+                            "percent-encode it as %%5C",
                             i);
     }
     size_t i = 0;
@@ -74,7 +75,8 @@ static hl_code from_curl_set(CURLUcode uc, hl_error *err)
         return hli_fail(err, HL_E_NOMEM, "out of memory");
     case CURLUE_BAD_HOSTNAME:
     case CURLUE_BAD_IPV6:
-        return hli_fail(err, HL_E_URL_HOST_INVALID, "the URL's host is not a valid host name or address");
+        return hli_fail(err, HL_E_URL_HOST_INVALID,
+                        "the URL's host is not a valid host name or address");
     case CURLUE_NO_HOST:
         return hli_fail(err, HL_E_URL_HOST_EMPTY, "the URL has no host");
     case CURLUE_BAD_PORT_NUMBER:
@@ -235,8 +237,9 @@ static hl_code check_parsed(const hl_url_policy *policy, CURLU *u, char *normali
     uc = curl_url_get(u, CURLUPART_HOST, &part, 0);
     if (uc != CURLUE_OK) {
         curl_free(part);
-        return uc == CURLUE_OUT_OF_MEMORY ? hli_fail(err, HL_E_NOMEM, "out of memory")
-                                          : hli_fail(err, HL_E_URL_HOST_EMPTY, "the URL has no host");
+        if (uc == CURLUE_OUT_OF_MEMORY)
+            return hli_fail(err, HL_E_NOMEM, "out of memory");
+        return hli_fail(err, HL_E_URL_HOST_EMPTY, "the URL has no host");
     }
     rc = classify_host(policy, part, t, err);
     curl_free(part);
@@ -342,7 +345,8 @@ hl_code hl_url_target_check_addresses(const hl_url_policy *policy, const hl_url_
         if (rc != HL_OK) {
             if (target->host_is_address)
                 return hli_fail(err, rc, "%s", why.message);
-            return hli_fail(err, rc, "the host %.100s resolves to an address that is not allowed: %s",
+            return hli_fail(err, rc,
+                            "the host %.100s resolves to an address that is not allowed: %s",
                             target->host, why.message);
         }
     }
@@ -365,8 +369,9 @@ hl_code hl_url_check_resolve(const hl_url_policy *policy, const hl_resolver *res
     hl_error why = HL_ERROR_INIT;
     rc = resolver->resolve(resolver->user, t->host, t->addresses, HL_RESOLVE_MAX, &n, &why);
     if (rc == HL_E_TOO_MANY || (rc == HL_OK && n > HL_RESOLVE_MAX))
-        rc = hli_fail(err, HL_E_RESOLVE_FAILED, "the host %.100s resolves to more than %d addresses",
-                      t->host, HL_RESOLVE_MAX);
+        rc = hli_fail(err, HL_E_RESOLVE_FAILED,
+                      "the host %.100s resolves to more than %d addresses", t->host,
+                      HL_RESOLVE_MAX);
     else if (rc != HL_OK)
         rc = hli_fail(err, HL_E_RESOLVE_FAILED, "the host %.100s could not be resolved%s%.120s",
                       t->host, why.message[0] ? ": " : "", why.message);
