@@ -190,15 +190,17 @@ hl_code hl_verifier_verify(hl_verifier *v, int64_t now, const hl_header *headers
         ts = sigs.timestamp;
 
     if (ts >= 0) {
+        /* Differences are printed as unsigned: now may be anywhere in the
+         * int64 range, and the true difference always fits in 64 bits. */
         int64_t tol = v->opts.tolerance;
         if (now >= INT64_MIN + tol && ts < now - tol)
             return hli_fail(err, HL_E_TIMESTAMP_TOO_OLD,
-                            "timestamp is %lld s old, beyond the %lld s tolerance",
-                            (long long)(now - ts), (long long)tol);
+                            "timestamp is %llu s old, beyond the %lld s tolerance",
+                            (unsigned long long)now - (unsigned long long)ts, (long long)tol);
         if (now <= INT64_MAX - tol && ts > now + tol)
             return hli_fail(err, HL_E_TIMESTAMP_IN_FUTURE,
-                            "timestamp is %lld s in the future, beyond the %lld s tolerance",
-                            (long long)(ts - now), (long long)tol);
+                            "timestamp is %llu s in the future, beyond the %lld s tolerance",
+                            (unsigned long long)ts - (unsigned long long)now, (long long)tol);
     }
 
     hli_content_init(&content, v->opts.scheme, id, id_len, ts, body, body_len);
