@@ -23,10 +23,11 @@ hl_code hli_header_find(const hl_header *headers, size_t n, const char *name, co
 {
     const hl_header *found = NULL;
     const char *v;
-    size_t len;
+    size_t len, name_len = strlen(name);
 
     for (size_t i = 0; i < n; i++) {
-        if (!headers[i].name || !hli_ascii_ieq(headers[i].name, headers[i].name_len, name))
+        if (headers[i].name_len != name_len || !headers[i].name ||
+            !hli_ascii_ieq(headers[i].name, name_len, name))
             continue;
         if (found)
             return hli_fail(err, HL_E_HEADER_MALFORMED,
@@ -160,6 +161,8 @@ static hl_code stripe_entry(hli_sig_list *out, const char *s, size_t len, hl_err
         if ((rc = hli_parse_timestamp(eq + 1, len - 2, &ts, "stripe-signature", err)) != HL_OK)
             return rc;
         out->timestamp = ts;
+        out->timestamp_text = eq + 1;
+        out->timestamp_len = len - 2;
         return HL_OK;
     }
     if (klen == 2 && memcmp(s, "v1", 2) == 0)

@@ -28,6 +28,8 @@ typedef struct hli_sig_list {
     size_t count;
     hli_sig sigs[HLI_MAX_SIGNATURES];
     int64_t timestamp; /* stripe: the t= value; -1 otherwise */
+    const char *timestamp_text; /* stripe: the t= digits as sent */
+    size_t timestamp_len;
 } hli_sig_list;
 
 /*

@@ -141,16 +141,16 @@ hl_code hl_signer_sign(hl_signer *signer, const char *msg_id, int64_t timestamp,
     switch (scheme) {
     case HL_SCHEME_STANDARD:
         set_header(out, "webhook-id", msg_id);
-        set_header(out, "webhook-timestamp", content.ts);
+        set_header(out, "webhook-timestamp", content.ts_buf);
         set_header(out, "webhook-signature", value);
         break;
     case HL_SCHEME_HOOKLINE:
-        set_header(out, "x-webhook-timestamp", content.ts);
+        set_header(out, "x-webhook-timestamp", content.ts_buf);
         set_header(out, "x-webhook-signature", value);
         break;
     case HL_SCHEME_STRIPE: {
         char stripe[HL_HEADER_VALUE_MAX];
-        snprintf(stripe, sizeof stripe, "t=%s,%s", content.ts, value);
+        snprintf(stripe, sizeof stripe, "t=%s,%s", content.ts_buf, value);
         set_header(out, "stripe-signature", stripe);
         break;
     }

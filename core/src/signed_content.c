@@ -6,18 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+void hli_content_init_text(hli_signed_content *c, hl_scheme scheme, const char *msg_id,
+                           size_t msg_id_len, const char *ts, size_t ts_len, const void *body,
+                           size_t body_len)
+{
+    c->msg_id = scheme == HL_SCHEME_STANDARD ? msg_id : NULL;
+    c->msg_id_len = scheme == HL_SCHEME_STANDARD ? msg_id_len : 0;
+    c->ts = scheme == HL_SCHEME_GITHUB ? NULL : ts;
+    c->ts_len = scheme == HL_SCHEME_GITHUB ? 0 : ts_len;
+    c->body = body;
+    c->body_len = body_len;
+}
+
 void hli_content_init(hli_signed_content *c, hl_scheme scheme, const char *msg_id,
                       size_t msg_id_len, int64_t timestamp, const void *body, size_t body_len)
 {
-    memset(c, 0, sizeof *c);
-    if (scheme == HL_SCHEME_STANDARD) {
-        c->msg_id = msg_id;
-        c->msg_id_len = msg_id_len;
-    }
-    if (scheme != HL_SCHEME_GITHUB)
-        c->ts_len = (size_t)snprintf(c->ts, sizeof c->ts, "%" PRId64, timestamp);
-    c->body = body;
-    c->body_len = body_len;
+    int n = snprintf(c->ts_buf, sizeof c->ts_buf, "%" PRId64, timestamp);
+    hli_content_init_text(c, scheme, msg_id, msg_id_len, c->ts_buf, (size_t)n, body, body_len);
 }
 
 void hli_content_hmac(const hli_signed_content *c, const hli_hmac_key *key,

@@ -144,7 +144,7 @@ static int match_signatures(const hl_verifier *v, const hli_signed_content *cont
         }
     }
     free(flat);
-    OPENSSL_cleanse(macs, sizeof macs);
+    OPENSSL_cleanse(macs, v->n * sizeof macs[0]);
     *rc = HL_OK;
     return found;
 }
@@ -186,8 +186,11 @@ hl_code hl_verifier_verify(hl_verifier *v, int64_t now, const hl_header *headers
         return rc;
     if ((rc = hli_parse_signatures(v->opts.scheme, sig_text, sig_len, &sigs, err)) != HL_OK)
         return rc;
-    if (v->opts.scheme == HL_SCHEME_STRIPE)
+    if (v->opts.scheme == HL_SCHEME_STRIPE) {
         ts = sigs.timestamp;
+        ts_text = sigs.timestamp_text;
+        ts_len = sigs.timestamp_len;
+    }
 
     if (ts >= 0) {
         /* Differences are printed as unsigned: now may be anywhere in the
@@ -203,7 +206,7 @@ hl_code hl_verifier_verify(hl_verifier *v, int64_t now, const hl_header *headers
                             (unsigned long long)ts - (unsigned long long)now, (long long)tol);
     }
 
-    hli_content_init(&content, v->opts.scheme, id, id_len, ts, body, body_len);
+    hli_content_init_text(&content, v->opts.scheme, id, id_len, ts_text, ts_len, body, body_len);
     key = match_signatures(v, &content, &sigs, &rc, err);
     if (rc != HL_OK)
         return rc;
