@@ -1,7 +1,8 @@
 /*
  * test_ssrf.c - the SSRF guard's pure layers: the URL corpus
  * (vectors/ssrf_urls.tsv), the address deny table, policies, and the
- * registration check with injected resolvers.
+ * registration check with injected resolvers. Run from the repository root
+ * (ctest does), where tests/vectors/ is.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,7 +25,7 @@ static void test_url_corpus(void **state)
 {
     (void)state;
     static corpus_row row;
-    FILE *f = fopen(HL_VECTORS_DIR "/ssrf_urls.tsv", "r");
+    FILE *f = fopen("tests/vectors/ssrf_urls.tsv", "r");
     assert_non_null(f);
     int line = 0, rows = 0, failures = 0, got;
     while ((got = corpus_next(f, &row, &line)) != 0) {
@@ -92,7 +93,7 @@ static void test_address_corpus(void **state)
 {
     (void)state;
     static corpus_row row;
-    FILE *f = fopen(HL_VECTORS_DIR "/ssrf_addresses.tsv", "r");
+    FILE *f = fopen("tests/vectors/ssrf_addresses.tsv", "r");
     assert_non_null(f);
     int line = 0, rows = 0, failures = 0, got;
     while ((got = corpus_next(f, &row, &line)) != 0) {

@@ -101,6 +101,9 @@ hl_code hli_fail_openssl(hl_error *err, const char *what)
 int hli_ascii_ieq(const char *a, size_t a_len, const char *b)
 {
     size_t i;
+    /* Most senders already use the lowercase names we look for. */
+    if (memchr(a, '\0', a_len) == NULL && strncmp(a, b, a_len) == 0 && b[a_len] == '\0')
+        return 1;
     for (i = 0; i < a_len; i++) {
         unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
         if (y == '\0')

@@ -5,7 +5,8 @@
  * crash, never read past the input", it checks what the guard promises:
  * an accepted URL normalises to a fixed point (checking the normalised URL
  * gives back the same URL), its literal address passes the address check,
- * and every rejection fills the error report.
+ * and every rejection fills the error report. A dictionary helps:
+ * -dict=tests/fuzz/fuzz_url_check.dict
  */
 #include "hookline.h"
 

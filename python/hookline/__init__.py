@@ -1,0 +1,62 @@
+"""hookline: sign webhooks and verify them on receipt.
+
+    import hookline
+    headers = hookline.sign(body, secret)              # sender
+    result = hookline.verify(body, request.headers, secret)   # receiver
+    result.msg_id, result.event_id                     # for idempotency
+
+Failures raise subclasses of :class:`hookline.VerificationError` (a
+``ValueError``), each with a stable ``.code`` string.
+"""
+
+from ._hookline import (
+    BodyTooLarge,
+    Error,
+    InvalidArgument,
+    InvalidSecret,
+    MalformedHeader,
+    MissingHeader,
+    SignatureMismatch,
+    TimestampInFuture,
+    TimestampTooOld,
+    UnknownScheme,
+    VerificationError,
+)
+from ._hookline import __version__
+from .signature import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_TOLERANCE,
+    Signer,
+    Verifier,
+    VerifyResult,
+    generate_keypair,
+    generate_secret,
+    header_pairs,
+    sign,
+    verify,
+)
+
+__all__ = [
+    "__version__",
+    "sign",
+    "verify",
+    "Signer",
+    "Verifier",
+    "VerifyResult",
+    "generate_secret",
+    "generate_keypair",
+    "header_pairs",
+    "DEFAULT_TOLERANCE",
+    "DEFAULT_MAX_BODY",
+    "Error",
+    "InvalidArgument",
+    "VerificationError",
+    "MissingHeader",
+    "MalformedHeader",
+    "SignatureMismatch",
+    "TimestampTooOld",
+    "TimestampInFuture",
+    "BodyTooLarge",
+    "InvalidSecret",
+    "UnknownScheme",
+]

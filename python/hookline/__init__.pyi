@@ -1,0 +1,96 @@
+# Public API of hookline (kept in step with __init__.py by tests/test_api.py).
+from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+
+from ._hookline import BodyTooLarge as BodyTooLarge
+from ._hookline import Error as Error
+from ._hookline import InvalidArgument as InvalidArgument
+from ._hookline import InvalidSecret as InvalidSecret
+from ._hookline import MalformedHeader as MalformedHeader
+from ._hookline import MissingHeader as MissingHeader
+from ._hookline import SignatureMismatch as SignatureMismatch
+from ._hookline import TimestampInFuture as TimestampInFuture
+from ._hookline import TimestampTooOld as TimestampTooOld
+from ._hookline import UnknownScheme as UnknownScheme
+from ._hookline import VerificationError as VerificationError
+
+_Text = Union[str, bytes]
+_Secrets = Union[str, bytes, Sequence[_Text]]
+_Body = Union[bytes, bytearray, memoryview]
+_Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[Tuple[_Text, _Text]]]
+
+__version__: str
+__all__: list[str]
+DEFAULT_TOLERANCE: int
+DEFAULT_MAX_BODY: int
+
+class VerifyResult:
+    msg_id: Optional[str]
+    timestamp: Optional[int]
+    secret_index: int
+    event_id: Optional[str]
+    event_type: Optional[str]
+    created_at: Optional[str]
+    def __init__(
+        self,
+        msg_id: Optional[str],
+        timestamp: Optional[int],
+        secret_index: int,
+        event_id: Optional[str],
+        event_type: Optional[str],
+        created_at: Optional[str],
+    ) -> None: ...
+
+def header_pairs(headers: _Headers) -> Iterable[Tuple[_Text, _Text]]: ...
+def sign(
+    body: _Body,
+    secret: _Secrets,
+    *,
+    scheme: str = ...,
+    msg_id: Optional[str] = ...,
+    timestamp: Optional[int] = ...,
+    secret_encoding: str = ...,
+) -> Dict[str, str]: ...
+def verify(
+    body: _Body,
+    headers: _Headers,
+    secret: _Secrets,
+    *,
+    scheme: str = ...,
+    tolerance: int = ...,
+    now: Optional[float] = ...,
+    max_body: Optional[int] = ...,
+    secret_encoding: str = ...,
+) -> VerifyResult: ...
+
+class Signer:
+    @property
+    def scheme(self) -> str: ...
+    def __init__(
+        self, secrets: _Secrets, *, scheme: str = ..., secret_encoding: str = ...
+    ) -> None: ...
+    def sign(
+        self, body: _Body, *, msg_id: Optional[str] = ..., timestamp: Optional[int] = ...
+    ) -> Dict[str, str]: ...
+
+class Verifier:
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def tolerance(self) -> int: ...
+    @property
+    def max_body(self) -> Optional[int]: ...
+    def __init__(
+        self,
+        secrets: _Secrets,
+        *,
+        scheme: str = ...,
+        tolerance: int = ...,
+        max_body: Optional[int] = ...,
+        secret_encoding: str = ...,
+    ) -> None: ...
+    def verify(
+        self, body: _Body, headers: _Headers, *, now: Optional[float] = ...
+    ) -> VerifyResult: ...
+
+def generate_secret(scheme: str = ...) -> str: ...
+def generate_keypair() -> Tuple[str, str]: ...

@@ -1,0 +1,97 @@
+"""Build the hookline extension: the C core and the binding glue in one module.
+
+The core (../core/src/*.c) is compiled into hookline._hookline, so the
+installed package needs only the system's libcrypto and libjansson, nothing
+from the CMake build tree. Sources are globbed so new core files are picked
+up without editing this file.
+"""
+
+import glob
+import os
+import re
+import shutil
+
+from setuptools import Extension, setup
+from setuptools.command.build import build as _build
+from setuptools.command.build_ext import build_ext as _build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CORE_INCLUDE = os.path.join(ROOT, "core", "include")
+CORE_SRC = os.path.join(ROOT, "core", "src")
+GLUE = os.path.join(ROOT, "bindings", "python")
+
+
+def version():
+    with open(os.path.join(CORE_INCLUDE, "hookline", "common.h"), encoding="utf-8") as f:
+        m = re.search(r'#define\s+HL_VERSION_STRING\s+"([^"]+)"', f.read())
+    if not m:
+        raise RuntimeError("HL_VERSION_STRING not found in core/include/hookline/common.h")
+    return m.group(1)
+
+
+def sources():
+    # Absolute paths: relative "../core" paths would make distutils put the
+    # object files outside the build directory.
+    found = sorted(glob.glob(os.path.join(CORE_SRC, "*.c"))) + sorted(
+        glob.glob(os.path.join(GLUE, "*.c"))
+    )
+    if not found:
+        raise RuntimeError("no C sources under %s and %s" % (CORE_SRC, GLUE))
+    return found
+
+
+def headers():
+    return sorted(
+        glob.glob(os.path.join(CORE_INCLUDE, "**", "*.h"), recursive=True)
+        + glob.glob(os.path.join(CORE_SRC, "*.h"))
+        + glob.glob(os.path.join(GLUE, "*.h"))
+        + [os.path.join(GLUE, "exports.map")]
+    )
+
+
+class build(_build):
+    """Start from an empty build directory every time.
+
+    pip builds in the source tree (python/build/); a directory left by an
+    earlier build could otherwise leak removed modules into the wheel or
+    keep an extension built against older headers."""
+
+    def run(self):
+        for d in (self.build_lib, self.build_temp):
+            if d and os.path.isdir(d):
+                shutil.rmtree(d)
+        super().run()
+
+
+class build_ext(_build_ext):
+    def finalize_options(self):
+        super().finalize_options()
+        self.force = True  # never trust timestamps of a stale build
+
+
+extension = Extension(
+    "hookline._hookline",
+    sources=sources(),
+    depends=headers(),
+    include_dirs=[CORE_INCLUDE, CORE_SRC, GLUE],
+    libraries=["crypto", "jansson", "curl"],  # curl: URL parsing of the SSRF check
+    extra_link_args=["-Wl,--version-script=" + os.path.join(GLUE, "exports.map")],
+    extra_compile_args=[
+        "-std=c11",
+        "-fvisibility=hidden",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "-Wno-missing-field-initializers",
+    ],
+)
+
+setup(
+    version=version(),
+    packages=["hookline"],
+    package_data={"hookline": ["py.typed", "*.pyi"]},
+    include_package_data=False,
+    ext_modules=[extension],
+    cmdclass={"build": build, "build_ext": build_ext},
+)
