@@ -186,7 +186,7 @@ static hl_code test_resolve(void *user, const char *host, hl_address *out, size_
     (void)user;
     (void)err;
     const char *answer = NULL, *second = NULL;
-    if (strcmp(host, "hooks.test") == 0)
+    if (strcmp(host, "hooks.test") == 0 || strcmp(host, "hooks.test.") == 0)
         answer = "127.0.0.2";
     else if (strcmp(host, "internal.test") == 0)
         answer = "127.0.0.1";
@@ -301,6 +301,13 @@ static void test_allowed_delivery(void **state)
     pthread_mutex_lock(&lock);
     assert_string_equal(allowed_srv.last_host, expect);
     pthread_mutex_unlock(&lock);
+
+    /* a trailing dot: curl looks up "hooks.test", which is pinned too */
+    a = deliver(p, url_to("hooks.test.", allowed_srv.port, "/ok"), 0, NULL);
+    assert_int_equal(a.guard_rc, HL_OK);
+    assert_int_equal(a.blocked, HL_OK);
+    assert_int_equal(a.curl_rc, CURLE_OK);
+    assert_int_equal(a.status, 200);
 
     /* literal allowed address */
     a = deliver(p, url_to("127.0.0.2", allowed_srv.port, "/ok"), 0, NULL);

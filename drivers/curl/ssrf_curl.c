@@ -45,6 +45,17 @@ static int same_address(const hl_address *a, const hl_address *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
+/* Host names equal but for one trailing dot (some curl versions drop it). */
+static int same_host(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na && a[na - 1] == '.')
+        na--;
+    if (nb && b[nb - 1] == '.')
+        nb--;
+    return na == nb && memcmp(a, b, na) == 0;
+}
+
 /*
  * May this connection go to `addr`:`port`? Runs in curl's callbacks, for
  * the URL curl is working on now (the original one or a redirect hop).
@@ -67,7 +78,7 @@ static hl_code judge_connection(hl_curl_guard *g, const hl_address *addr, long p
                      e.message);
             return rc;
         }
-        if (strcmp(hop.host, t->host) != 0 || hop.port != t->port)
+        if (!same_host(hop.host, t->host) || hop.port != t->port)
             t = &hop; /* a hop elsewhere: no pinned set, judge the address alone */
     }
     if (port >= 0 && port != t->port) {
@@ -200,8 +211,20 @@ hl_code hl_curl_guard_new(hl_curl_guard **out, CURL *easy, const hl_url_policy *
     }
     if (!g->target.host_is_address) {
         char entry[HL_HOST_MAX + 16 + HL_RESOLVE_MAX * (HL_ADDRESS_TEXT_MAX + 3)];
-        if (pin_entry(&g->target, entry, sizeof entry) != HL_OK ||
-            !(g->resolve = curl_slist_append(NULL, entry))) {
+        struct curl_slist *more = NULL;
+        int ok = pin_entry(&g->target, entry, sizeof entry) == HL_OK &&
+                 (g->resolve = curl_slist_append(NULL, entry)) != NULL;
+        /* Some curl versions look "name." up as "name": pin both spellings. */
+        size_t n = strlen(g->target.host);
+        if (ok && n > 1 && g->target.host[n - 1] == '.') {
+            hl_url_target undotted = g->target;
+            undotted.host[n - 1] = '\0';
+            ok = pin_entry(&undotted, entry, sizeof entry) == HL_OK &&
+                 (more = curl_slist_append(g->resolve, entry)) != NULL;
+            if (more)
+                g->resolve = more;
+        }
+        if (!ok) {
             hl_curl_guard_free(g);
             return fail(err, HL_E_NOMEM, "curl guard: cannot build the resolve list");
         }

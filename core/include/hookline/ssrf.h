@@ -233,8 +233,9 @@ HL_API HL_WARN_UNUSED hl_code hl_url_check(const hl_url_policy *policy, const ch
 /* ------------------------------------------------------------- resolving */
 
 /*
- * A resolver: turn `host` (NUL-terminated ASCII name, never a literal
- * address) into addresses. Write at most `cap` answers to `out` and their
+ * A resolver: turn `host` (NUL-terminated lowercase ASCII name as in the
+ * normalised URL, possibly ending with a dot; never a literal address) into
+ * addresses. Write at most `cap` answers to `out` and their
  * number to `*n_out`; when the name has more than `cap` answers return
  * HL_E_TOO_MANY (never a silent subset: every answer must be checked). A name
  * that does not exist or has no address is HL_E_RESOLVE_FAILED. It may
