@@ -253,6 +253,12 @@ hl_code hl_curl_guard_new(hl_curl_guard **out, CURL *easy, const hl_url_policy *
     SET(CURLOPT_PREREQDATA, g);
 #undef SET
     if (cc != CURLE_OK) {
+        /* Leave no pointer to the freed guard in the handle. */
+        curl_easy_setopt(easy, CURLOPT_RESOLVE, NULL);
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, NULL);
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, NULL);
+        curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, NULL);
+        curl_easy_setopt(easy, CURLOPT_PREREQDATA, NULL);
         hl_curl_guard_free(g);
         char msg[HL_ERROR_MESSAGE_MAX];
         snprintf(msg, sizeof msg, "curl guard: curl_easy_setopt failed: %s",
