@@ -34,6 +34,8 @@ build = {
          sources = {
             "../bindings/lua/hookline_lua.c",
             "../bindings/lua/signature_lua.c",
+            "../bindings/lua/ssrf_lua.c",
+            "../drivers/net/resolver_getaddrinfo.c",
             "../core/src/codec.c",
             "../core/src/error.c",
             "../core/src/event_peek.c",
@@ -51,6 +53,7 @@ build = {
             "../bindings/lua",
             "../core/include",
             "../core/src",
+            "../drivers/net/include",
             "$(CRYPTO_INCDIR)",
             "$(JANSSON_INCDIR)",
             "$(CURL_INCDIR)",
