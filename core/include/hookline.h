@@ -11,5 +11,6 @@
 #include "hookline/error.h"
 #include "hookline/secret.h"
 #include "hookline/signature.h"
+#include "hookline/engine.h"
 
 #endif /* HOOKLINE_H */
