@@ -129,6 +129,8 @@ hl_code hl_retry_after_parse(const char *value, size_t len, uint64_t now_ms, uin
 {
     if (!delay_ms || (!value && len))
         return hli_fail(err, HL_E_INVALID_ARGUMENT, "retry_after_parse: NULL argument");
+    if (!len)
+        return hli_fail(err, HL_E_RETRY_AFTER, "Retry-After is empty");
     struct cur c = {value, value + len};
     while (c.p < c.end && (*c.p == ' ' || *c.p == '\t'))
         c.p++;
