@@ -318,6 +318,14 @@ static void batch_close(hl_engine *e, hli_batch *b)
     hli_endpoint *ep = b->ep;
     if (ep->open == b)
         ep->open = NULL;
+    /* The body is final now: give back the growth slack. */
+    if (b->cap > b->len) {
+        char *p = realloc(b->body, b->len);
+        if (p) {
+            b->body = p;
+            b->cap = b->len;
+        }
+    }
     if (b->chain && chain_head(b->chain) != b)
         batch_set_state(e, b, HL_BATCH_HELD);
     else
