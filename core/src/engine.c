@@ -143,6 +143,7 @@ static void batch_free(hli_batch *b)
 }
 
 static hli_batch *chain_remove(hli_endpoint *ep, hli_batch *b);
+static int reserve_timers(hl_engine *e, size_t extra);
 static void ep_kick(hl_engine *e, hli_endpoint *ep);
 
 /* Forget a settled batch entirely (delivered, purged). */
@@ -475,7 +476,7 @@ hl_code hl_endpoint_add(hl_engine *e, const char *endpoint_id, const hl_endpoint
     if ((rc = enter(e, now_ms, err)))
         return rc;
     hli_endpoint *ep = calloc(1, sizeof *ep);
-    if (!ep || !(ep->id = dup_str(endpoint_id)))
+    if (!ep || !(ep->id = dup_str(endpoint_id)) || reserve_timers(e, 1) != 0)
         goto nomem;
     if (ep_set_options(ep, opts, err))
         goto nomem;
@@ -664,6 +665,11 @@ void hl_engine_free(hl_engine *e)
 {
     if (!e)
         return;
+    /* Empty the heap first: its nodes live inside the batches and endpoints
+     * freed below. */
+    for (size_t i = 0; i < e->heap.len; i++)
+        e->heap.items[i]->idx = HLI_TIMER_IDLE;
+    e->heap.len = 0;
     for (size_t i = 0; i < e->batches.cap; i++)
         if (e->batches.slots[i].hash > 1)
             batch_free(e->batches.slots[i].value);
@@ -687,6 +693,24 @@ void hl_engine_free(hl_engine *e)
 
 /* -------------------------------------------------------------- enqueue */
 
+/* Every batch and endpoint owns one timer: keep the heap big enough for
+ * all of them, so arming a timer later cannot fail. */
+static int reserve_timers(hl_engine *e, size_t extra)
+{
+    size_t need = e->batches.len + e->stats.endpoints + extra + 1;
+    if (need <= e->heap.cap)
+        return 0;
+    size_t cap = e->heap.cap ? e->heap.cap : 64;
+    while (cap < need)
+        cap *= 2;
+    hli_timer **items = realloc(e->heap.items, cap * sizeof *items);
+    if (!items)
+        return -1;
+    e->heap.items = items;
+    e->heap.cap = cap;
+    return 0;
+}
+
 /* A new, empty batch registered with its endpoint (and key chain); not yet
  * in a state container. */
 static hli_batch *batch_new(hl_engine *e, hli_endpoint *ep, const char *key, const char *id)
@@ -708,15 +732,8 @@ static hli_batch *batch_new(hl_engine *e, hli_endpoint *ep, const char *key, con
                 break;
         }
     }
-    /* Reserve the heap slot now so arming a timer later cannot fail. */
-    if (e->heap.len + 2 > e->heap.cap) {
-        size_t cap = e->heap.cap ? e->heap.cap * 2 : 64;
-        hli_timer **items = realloc(e->heap.items, cap * sizeof *items);
-        if (!items)
-            goto fail;
-        e->heap.items = items;
-        e->heap.cap = cap;
-    }
+    if (reserve_timers(e, 1) != 0)
+        goto fail;
     if (hli_map_put(&e->batches, b->id, b) != 0)
         goto fail;
     b->state = HL_BATCH__SENTINEL; /* not counted until its first state */
@@ -1395,13 +1412,13 @@ hl_code hl_engine_restore_batch(hl_engine *e, const hl_batch_info *in, uint64_t 
         return HL_OK;
     if (hli_map_get(&e->batches, in->batch_id))
         return hli_fail(err, HL_E_BATCH_EXISTS, "batch \"%s\" already exists", in->batch_id);
+    char last = in->body[in->body_len - 1];
+    if (!((in->body[0] == '[' && last == ']') || (in->body[0] == '{' && last == '}')))
+        return hli_fail(err, HL_E_INVALID_ARGUMENT, "restore_batch: body is not a JSON array");
     hli_endpoint *ep = hli_map_get(&e->endpoints, in->endpoint_id);
     if (!ep && in->state != HL_BATCH_DEAD_LETTERED)
         return hli_fail(err, HL_E_ENDPOINT_UNKNOWN, "batch \"%s\": no endpoint \"%s\"",
                         in->batch_id, in->endpoint_id);
-    char last = in->body[in->body_len - 1];
-    if (!((in->body[0] == '[' && last == ']') || (in->body[0] == '{' && last == '}')))
-        return hli_fail(err, HL_E_INVALID_ARGUMENT, "restore_batch: body is not a JSON array");
     hl_code rc = enter(e, now_ms, err);
     if (rc)
         return rc;
@@ -1440,10 +1457,9 @@ hl_code hl_engine_restore_batch(hl_engine *e, const hl_batch_info *in, uint64_t 
         e->restoring = 0;
         return leave(e, hli_fail(err, HL_E_NOMEM, "out of memory restoring a batch"), err);
     }
-    if (in->state != HL_BATCH_DEAD_LETTERED) {
-        e->stats.pending_events += b->n_events;
-        e->stats.pending_body_bytes += b->len;
-    }
+    /* counted as pending; a dead-lettered one is uncounted again as it settles */
+    e->stats.pending_events += b->n_events;
+    e->stats.pending_body_bytes += b->len;
     switch (in->state) {
     case HL_BATCH_OPEN:
         if (!b->chain && !ep->open) {
