@@ -399,9 +399,12 @@ HL_API void hl_engine_free(hl_engine *engine);
  * bytes, copied). Errors: HL_E_ENDPOINT_EXISTS, HL_E_INVALID_ARGUMENT (the
  * message names the bad option), HL_E_NOMEM.
  *
- * hl_endpoint_update - replace the options of an existing endpoint. Open
- * and pending batches keep their bytes and deadlines; new limits apply to
- * new batches and next attempts. `active` is applied as with enable/disable.
+ * hl_endpoint_update - replace the options of an existing endpoint. Pending
+ * batches keep their bytes and deadlines (its open unordered batch is closed
+ * as it is); new limits apply to new batches and next attempts. `active` 0
+ * disables it (HL_DISABLED_USER); `active` 1 lifts only a user disable - an
+ * endpoint the engine disabled (410, failing, blocked) needs
+ * hl_endpoint_enable.
  *
  * hl_endpoint_remove - forget an endpoint. Its undelivered batches are
  * dead-lettered ("endpoint_removed"); a batch in flight settles when its
