@@ -95,6 +95,33 @@ static void test_serialise_and_routing(void **state)
     hl_engine_free(e);
 }
 
+static void test_id_escaping_and_scalar_data(void **state)
+{
+    (void)state;
+    hl_engine *e = new_engine(1);
+    hl_endpoint_options o = ep_opts("https://a/");
+    o.linger_ms = 0;
+    add_ep(e, "a", &o, T0);
+    hl_event ev = HL_EVENT_INIT;
+    ev.id = "we\"ird\\id";
+    ev.type = "t";
+    ev.data = " \"just a string\" ";
+    ev.data_len = strlen(ev.data);
+    assert_int_equal(hl_engine_enqueue(e, &ev, T0, NULL, NULL, 0, NULL), HL_OK);
+    hl_action a = next(e, T0);
+    json_t *arr = json_loadb(a.body, a.body_len, 0, NULL);
+    assert_non_null(arr);
+    json_t *e0 = json_array_get(arr, 0);
+    assert_string_equal(json_string_value(json_object_get(e0, "id")), "we\"ird\\id");
+    assert_string_equal(json_string_value(json_object_get(e0, "data")), "just a string");
+    json_decref(arr);
+    /* duplicate keys are refused rather than silently collapsed */
+    ev.data = "{\"a\":1,\"a\":2}";
+    ev.data_len = strlen(ev.data);
+    assert_int_equal(hl_engine_enqueue(e, &ev, T0, NULL, NULL, 0, NULL), HL_E_EVENT_INVALID);
+    hl_engine_free(e);
+}
+
 static void test_invalid_events(void **state)
 {
     (void)state;
@@ -304,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_catalogue),
         cmocka_unit_test(test_filter_match),
         cmocka_unit_test(test_serialise_and_routing),
+        cmocka_unit_test(test_id_escaping_and_scalar_data),
         cmocka_unit_test(test_invalid_events),
         cmocka_unit_test(test_too_large_is_all_or_nothing),
         cmocka_unit_test(test_batch_limits),

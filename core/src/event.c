@@ -134,31 +134,64 @@ hl_code hli_event_serialize(hl_engine *e, const hl_event *ev, uint64_t now_ms, c
         return hli_fail(err, HL_E_EVENT_INVALID, "ordering key longer than %d bytes",
                         HL_ENGINE_ID_MAX - 1);
 
-    json_t *data;
+    /* The data is parsed (that is the validation) and written back compact;
+     * the envelope around it is plain text: its fields are known-safe
+     * (type charset, generated timestamp) or escaped here (id). */
+    char *data_txt = NULL;
+    size_t data_len = 4;
     if (ev->data && ev->data_len) {
         json_error_t jerr;
-        data = json_loadb(ev->data, ev->data_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+        json_t *data =
+            json_loadb(ev->data, ev->data_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
         if (!data)
             return hli_fail(err, HL_E_EVENT_INVALID, "event data is not JSON: %s (line %d)",
                             jerr.text, jerr.line);
-    } else {
-        data = json_null();
+        data_len = json_dumpb(data, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+        data_txt = data_len ? malloc(data_len) : NULL;
+        if (data_txt)
+            json_dumpb(data, data_txt, data_len, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(data);
+        if (!data_txt)
+            return hli_fail(err, HL_E_NOMEM, "cannot serialise the event data");
     }
     char created[32];
     hli_format_rfc3339(ev->created_at_ms ? ev->created_at_ms : now_ms, created);
-    json_t *obj = json_pack("{s:s, s:s, s:s, s:o}", "id", id_buf, "type", ev->type, "created_at",
-                            created, "data", data);
-    if (!obj)
-        return hli_fail(err, HL_E_NOMEM, "cannot build the event object");
-    size_t need = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    char *buf = need ? malloc(need) : NULL;
+
+    static const char K_ID[] = "{\"id\":\"", K_TYPE[] = "\",\"type\":\"",
+                      K_CREATED[] = "\",\"created_at\":\"", K_DATA[] = "\",\"data\":";
+    size_t id_len = strlen(id_buf), type_len = strlen(ev->type), created_len = strlen(created);
+    size_t need = sizeof K_ID - 1 + 2 * id_len + sizeof K_TYPE - 1 + type_len +
+                  sizeof K_CREATED - 1 + created_len + sizeof K_DATA - 1 + data_len + 1;
+    char *buf = malloc(need);
     if (!buf) {
-        json_decref(obj);
+        free(data_txt);
         return hli_fail(err, HL_E_NOMEM, "cannot serialise the event");
     }
-    json_dumpb(obj, buf, need, JSON_COMPACT);
-    json_decref(obj);
+    size_t at = 0;
+#define PUT(src, n)                                                                              \
+    do {                                                                                         \
+        memcpy(buf + at, (src), (n));                                                            \
+        at += (n);                                                                               \
+    } while (0)
+    PUT(K_ID, sizeof K_ID - 1);
+    for (size_t i = 0; i < id_len; i++) { /* printable ASCII: only these two need escaping */
+        if (id_buf[i] == '"' || id_buf[i] == '\\')
+            buf[at++] = '\\';
+        buf[at++] = id_buf[i];
+    }
+    PUT(K_TYPE, sizeof K_TYPE - 1);
+    PUT(ev->type, type_len);
+    PUT(K_CREATED, sizeof K_CREATED - 1);
+    PUT(created, created_len);
+    PUT(K_DATA, sizeof K_DATA - 1);
+    if (data_txt)
+        PUT(data_txt, data_len);
+    else
+        PUT("null", 4);
+    buf[at++] = '}';
+#undef PUT
+    free(data_txt);
     *out = buf;
-    *out_len = need;
+    *out_len = at;
     return HL_OK;
 }
