@@ -790,7 +790,10 @@ static hli_batch *open_batch_for(hl_engine *e, hli_endpoint *ep, const char *key
     } else {
         b = ep->open;
     }
-    if (b && (b->n_events >= o->max_events || b->len + 1 + len > o->max_bytes)) {
+    /* Full, or past its linger time even if no next_action call has closed
+     * it yet: batching must not depend on how often the host polls. */
+    if (b && (b->n_events >= o->max_events || b->len + 1 + len > o->max_bytes ||
+              b->close_at_ms <= e->now)) {
         batch_close(e, b);
         b = NULL;
     }
