@@ -564,13 +564,18 @@ HL_API hl_code hl_retry_after_parse(const char *value, size_t len, uint64_t now_
 
 /* ------------------------------------------------------ inspection & DLQ */
 
-/* hl_engine_batch_get - any batch still known to the engine. Errors: HL_E_BATCH_UNKNOWN. */
+/*
+ * hl_engine_batch_get - any batch still known to the engine: open, pending,
+ * in flight or dead-lettered. A delivered batch is forgotten as soon as its
+ * outcome is reported (the store keeps its history), so it is unknown here.
+ * Errors: HL_E_BATCH_UNKNOWN.
+ */
 HL_API hl_code hl_engine_batch_get(hl_engine *engine, const char *batch_id, hl_batch_info *out,
                                    hl_error *err);
 
 /* Counters since the engine was created (restored batches count as created). */
 typedef struct hl_engine_stats {
-    size_t batches[HL_BATCH__SENTINEL]; /* batches now in each state */
+    size_t batches[HL_BATCH__SENTINEL]; /* batches now in each state (delivered: 0, forgotten) */
     size_t endpoints;
     size_t pending_events;      /* events in batches not yet settled */
     size_t pending_body_bytes;  /* their bytes */
