@@ -3,7 +3,7 @@
  * Pure bookkeeping on `now`; engine.c decides what to do with the answers. */
 #include "engine_internal.h"
 
-#include <math.h>
+#include <math.h> /* isinf: a macro, no libm */
 #include <string.h>
 
 hl_code hli_endpoint_options_check(const hl_endpoint_options *o, hl_error *err)
@@ -113,8 +113,12 @@ int hli_ep_can_send(hl_engine *e, hli_endpoint *ep, uint64_t now, uint64_t *wake
         return 0;
     refill(ep, now);
     if (ep->eff_rate > 0 && ep->tokens < 1.0) {
-        double ms = ceil((1.0 - ep->tokens) * 1000.0 / ep->eff_rate);
-        *wake_at = now + (ms < 1 ? 1 : (uint64_t)ms);
+        /* ceil by hand: the core needs no libm */
+        double ms = (1.0 - ep->tokens) * 1000.0 / ep->eff_rate;
+        uint64_t wait = (uint64_t)ms;
+        if ((double)wait < ms)
+            wait++;
+        *wake_at = now + (wait < 1 ? 1 : wait);
         return 0;
     }
     return 1;
