@@ -429,8 +429,20 @@ static void test_remove_endpoint_with_batches(void **state)
     hl_action a = next(e, T0); /* one in flight, one queued */
     char id[HL_BATCH_ID_MAX];
     strcpy(id, a.batch_id);
+    hl_endpoint_options ob = ep_opts("https://b/");
+    add_ep(e, "b", &ob, T0);
+    const char *ids[4];
+    size_t n;
+    hl_endpoint_list(e, 0, ids, 4, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], "a");
+    assert_string_equal(ids[1], "b");
     assert_int_equal(hl_endpoint_remove(e, "a", T0, NULL), HL_OK);
     assert_int_equal(hl_endpoint_remove(e, "a", T0, NULL), HL_E_ENDPOINT_UNKNOWN);
+    hl_endpoint_list(e, 0, ids, 4, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "b");
+    assert_int_equal(hl_endpoint_remove(e, "b", T0, NULL), HL_OK);
     assert_int_equal(hl_engine_dead_letter_count(e), 1);
     /* the in-flight one settles on its outcome: a failure dead-letters it */
     assert_int_equal(report(e, id, 500, HL_FAILURE_NONE, NULL, T0), HL_OK);

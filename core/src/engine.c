@@ -633,6 +633,18 @@ hl_code hl_endpoint_info_get(hl_engine *e, const char *endpoint_id, hl_endpoint_
     return HL_OK;
 }
 
+void hl_endpoint_list(hl_engine *e, size_t offset, const char **ids, size_t cap, size_t *n_out)
+{
+    size_t n = 0, i = 0;
+    if (e && ids)
+        for (hli_link *l = e->all_endpoints.next; l != &e->all_endpoints && n < cap;
+             l = l->next, i++)
+            if (i >= offset)
+                ids[n++] = HLI_CONTAINER_OF(l, hli_endpoint, all_link)->id;
+    if (n_out)
+        *n_out = n;
+}
+
 /* ---------------------------------------------------------------- engine */
 
 hl_code hl_engine_new(hl_engine **out, const hl_engine_options *opts, hl_error *err)

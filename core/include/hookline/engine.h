@@ -18,7 +18,10 @@
  * treats a smaller value as equal to the largest seen.
  *
  * Threads: an engine is used by one thread at a time. Callbacks are called
- * from inside engine calls and must not call back into the same engine.
+ * from inside engine calls and must not change the same engine; the
+ * read-only calls (hl_engine_batch_get, hl_engine_attempt_count/_at,
+ * hl_engine_stats_get, hl_endpoint_info_get, the list functions) are
+ * allowed, e.g. for a decide callback that looks at a batch's attempt log.
  *
  * Borrowed pointers (action fields, batch and attempt info) stay valid until
  * the next call that changes the engine (enqueue, next_action,
@@ -444,6 +447,14 @@ typedef struct hl_endpoint_info {
 /* hl_endpoint_info_get - fill `out`. Errors: HL_E_ENDPOINT_UNKNOWN. */
 HL_API hl_code hl_endpoint_info_get(hl_engine *engine, const char *endpoint_id,
                                     hl_endpoint_info *out, hl_error *err);
+
+/*
+ * hl_endpoint_list - up to `cap` endpoint ids, in the order they were added,
+ * starting at `offset`, into `ids` (borrowed strings); `*n_out` receives how
+ * many. hl_engine_stats_get's `endpoints` is the total.
+ */
+HL_API void hl_endpoint_list(hl_engine *engine, size_t offset, const char **ids, size_t cap,
+                             size_t *n_out);
 
 /*
  * hl_engine_enqueue - route an event to the endpoints whose filter matches
