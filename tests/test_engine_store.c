@@ -179,6 +179,9 @@ static void test_crash_and_restore(void **state)
     char lost[HL_BATCH_ID_MAX];
     strcpy(lost, a.batch_id);
     assert_int_equal(s->attempts, 2);
+    assert_int_equal(hl_endpoint_disable(e, "k", T0, NULL), HL_OK);
+    assert_int_equal(hl_endpoint_enable(e, "k", T0, NULL), HL_OK);
+    assert_int_equal(s->endpoint_changes, 2);
 
     /* the store's view agrees with the engine's */
     size_t live = 0;
@@ -318,6 +321,16 @@ static void test_restore_dead_letter_and_free_with_timers(void **state)
     hl_endpoint_options o = ep_opts("https://back/");
     o.breaker_min_attempts = 1;
     add_ep(e, "gone-endpoint", &o, T0 + 9 * HOUR);
+    /* persisted "gone" state is given back, then lifted */
+    assert_int_equal(hl_endpoint_set_disabled(e, "gone-endpoint", HL_DISABLED_GONE, T0, NULL),
+                     HL_OK);
+    hl_endpoint_info info;
+    hl_endpoint_info_get(e, "gone-endpoint", &info, NULL);
+    assert_int_equal(info.disabled, HL_DISABLED_GONE);
+    assert_int_equal(hl_endpoint_set_disabled(e, "gone-endpoint", (hl_disabled_reason)9, T0, NULL),
+                     HL_E_INVALID_ARGUMENT);
+    assert_int_equal(hl_endpoint_set_disabled(e, "gone-endpoint", HL_DISABLED_NONE, T0, NULL),
+                     HL_OK);
     assert_int_equal(hl_engine_redrive(e, "bat_restoreddead", T0 + 9 * HOUR, NULL), HL_OK);
     hl_action a = next(e, T0 + 9 * HOUR);
     assert_int_equal(a.kind, HL_ACTION_SEND);

@@ -354,9 +354,12 @@ static void ep_disable(hl_engine *e, hli_endpoint *ep, hl_disabled_reason why)
 
 static void ep_enable(hl_engine *e, hli_endpoint *ep)
 {
+    int changed = ep->disabled != HL_DISABLED_NONE;
     ep->disabled = HL_DISABLED_NONE;
     hli_ep_reset_health(ep, e->now);
     ep_kick(e, ep);
+    if (changed)
+        store_endpoint(e, ep);
 }
 
 static int route_add(hl_engine *e, const char *pattern, hli_endpoint *ep)
@@ -556,14 +559,25 @@ hl_code hl_endpoint_enable(hl_engine *e, const char *endpoint_id, uint64_t now_m
     return leave(e, HL_OK, err);
 }
 
-hl_code hl_endpoint_disable(hl_engine *e, const char *endpoint_id, uint64_t now_ms, hl_error *err)
+hl_code hl_endpoint_set_disabled(hl_engine *e, const char *endpoint_id,
+                                 hl_disabled_reason reason, uint64_t now_ms, hl_error *err)
 {
     hl_code rc = HL_OK;
+    if ((int)reason < 0 || reason >= HL_DISABLED__SENTINEL)
+        return hli_fail(err, HL_E_INVALID_ARGUMENT, "not a disabled reason: %d", (int)reason);
     hli_endpoint *ep = ep_find(e, endpoint_id, err, &rc);
     if (!ep || (rc = enter(e, now_ms, err)))
         return rc;
-    ep_disable(e, ep, HL_DISABLED_USER);
+    if (reason == HL_DISABLED_NONE)
+        ep_enable(e, ep);
+    else
+        ep_disable(e, ep, reason);
     return leave(e, HL_OK, err);
+}
+
+hl_code hl_endpoint_disable(hl_engine *e, const char *endpoint_id, uint64_t now_ms, hl_error *err)
+{
+    return hl_endpoint_set_disabled(e, endpoint_id, HL_DISABLED_USER, now_ms, err);
 }
 
 static void ep_destroy(hl_engine *e, hli_endpoint *ep)

@@ -351,8 +351,10 @@ typedef struct hl_attempt_record {
  * attempt_recorded an attempt log record was appended.
  * batch_removed    a batch left the engine (delivered then forgotten, or
  *                  purged from the dead-letter queue).
- * endpoint_changed the engine itself disabled an endpoint (410, failing,
- *                  blocked) - the host persists it with the endpoint's row.
+ * endpoint_changed an endpoint was disabled (by the engine: 410, failing,
+ *                  blocked; or by a call) or enabled again - the host
+ *                  persists the reason with the endpoint's row and gives it
+ *                  back with hl_endpoint_set_disabled after a restart.
  */
 typedef struct hl_store {
     void *user;
@@ -429,6 +431,17 @@ HL_API hl_code hl_endpoint_enable(hl_engine *engine, const char *endpoint_id, ui
                                   hl_error *err);
 HL_API hl_code hl_endpoint_disable(hl_engine *engine, const char *endpoint_id, uint64_t now_ms,
                                    hl_error *err);
+
+/*
+ * hl_endpoint_set_disabled - set an endpoint's disabled reason directly:
+ * HL_DISABLED_NONE enables it (as hl_endpoint_enable), any other reason
+ * disables it with that reason. Meant for restoring persisted state (an
+ * endpoint that was "gone" stays gone after a restart).
+ * Errors: HL_E_ENDPOINT_UNKNOWN, HL_E_INVALID_ARGUMENT (not a reason).
+ */
+HL_API hl_code hl_endpoint_set_disabled(hl_engine *engine, const char *endpoint_id,
+                                        hl_disabled_reason reason, uint64_t now_ms,
+                                        hl_error *err);
 
 /* An endpoint's live state. Strings borrowed. */
 typedef struct hl_endpoint_info {
