@@ -12,5 +12,6 @@
 #include "hookline/secret.h"
 #include "hookline/signature.h"
 #include "hookline/ssrf.h"
+#include "hookline/engine.h"
 
 #endif /* HOOKLINE_H */

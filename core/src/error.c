@@ -45,6 +45,17 @@ static const struct code_text CODES[] = {
     {HL_E_ADDRESS_DENIED, "address_denied", "address not allowed"},
     {HL_E_RESOLVE_FAILED, "resolve_failed", "host name did not resolve"},
     {HL_E_ADDRESS_UNPINNED, "address_unpinned", "connection to an unchecked address"},
+    {HL_E_EVENT_INVALID, "event_invalid", "event malformed"},
+    {HL_E_EVENT_TOO_LARGE, "event_too_large", "event larger than the batch byte limit"},
+    {HL_E_ENDPOINT_UNKNOWN, "endpoint_unknown", "no such endpoint"},
+    {HL_E_ENDPOINT_EXISTS, "endpoint_exists", "endpoint already exists"},
+    {HL_E_BATCH_UNKNOWN, "batch_unknown", "no such batch"},
+    {HL_E_BATCH_STATE, "batch_state", "batch not in a state that allows this"},
+    {HL_E_BATCH_EXISTS, "batch_exists", "batch already exists"},
+    {HL_E_CALLBACK, "callback", "a callback failed"},
+    {HL_E_STORE, "store", "the store failed"},
+    {HL_E_ENGINE_FAILED, "engine_failed", "engine stopped after a store failure"},
+    {HL_E_RETRY_AFTER, "retry_after", "Retry-After value malformed"},
 };
 
 static const struct code_text *find_code(int code)

@@ -62,6 +62,18 @@ typedef enum hl_code {
     HL_E_ADDRESS_DENIED = 212,    /* address in the deny table (literal or resolved) */
     HL_E_RESOLVE_FAILED = 213,    /* name did not resolve (or too many answers) */
     HL_E_ADDRESS_UNPINNED = 214,  /* dispatch: connecting to an address never checked */
+    /* delivery engine */
+    HL_E_EVENT_INVALID = 300,    /* event type/id malformed or data not JSON */
+    HL_E_EVENT_TOO_LARGE = 301,  /* one event exceeds an endpoint's batch byte limit */
+    HL_E_ENDPOINT_UNKNOWN = 302, /* no endpoint with that id */
+    HL_E_ENDPOINT_EXISTS = 303,  /* an endpoint with that id already exists */
+    HL_E_BATCH_UNKNOWN = 304,    /* no batch with that id */
+    HL_E_BATCH_STATE = 305,      /* the batch is not in a state that allows the call */
+    HL_E_BATCH_EXISTS = 306,     /* restoring a batch id the engine already has */
+    HL_E_CALLBACK = 307,         /* a route/transform/decide callback failed */
+    HL_E_STORE = 308,            /* the store interface reported a failure */
+    HL_E_ENGINE_FAILED = 309,    /* an earlier store failure: rebuild the engine */
+    HL_E_RETRY_AFTER = 310,      /* a Retry-After value is malformed */
 
     HL_CODE__SENTINEL /* not a code: one past the last one */
 } hl_code;
