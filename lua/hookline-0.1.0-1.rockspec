@@ -33,6 +33,7 @@ build = {
          sources = {
             "../bindings/lua/hookline_lua.c",
             "../bindings/lua/signature_lua.c",
+            "../core/src/abi.c",
             "../core/src/codec.c",
             "../core/src/error.c",
             "../core/src/event_peek.c",

@@ -1,0 +1,46 @@
+/* test_abi.c - hl_abi_sizeof reports the sizes the headers give. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "hookline.h"
+
+static void test_sizes_match_headers(void **state)
+{
+    (void)state;
+    assert_int_equal(hl_abi_sizeof(HL_ABI_ERROR), sizeof(hl_error));
+    assert_int_equal(hl_abi_sizeof(HL_ABI_HEADER), sizeof(hl_header));
+    assert_int_equal(hl_abi_sizeof(HL_ABI_SIGNED_HEADER), sizeof(hl_signed_header));
+    assert_int_equal(hl_abi_sizeof(HL_ABI_SIGNED), sizeof(hl_signed));
+    assert_int_equal(hl_abi_sizeof(HL_ABI_VERIFY_OPTIONS), sizeof(hl_verify_options));
+    assert_int_equal(hl_abi_sizeof(HL_ABI_VERIFY_RESULT), sizeof(hl_verify_result));
+    assert_int_equal(hl_abi_sizeof(HL_ABI_EVENT_SUMMARY), sizeof(hl_event_summary));
+}
+
+static void test_every_value_names_a_struct(void **state)
+{
+    int i;
+    (void)state;
+    for (i = HL_ABI_ERROR; i < HL_ABI__SENTINEL; i++)
+        assert_true(hl_abi_sizeof(i) > 0);
+}
+
+static void test_unknown_values_are_zero(void **state)
+{
+    (void)state;
+    assert_int_equal(hl_abi_sizeof(0), 0);
+    assert_int_equal(hl_abi_sizeof(-1), 0);
+    assert_int_equal(hl_abi_sizeof(HL_ABI__SENTINEL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes_match_headers),
+        cmocka_unit_test(test_every_value_names_a_struct),
+        cmocka_unit_test(test_unknown_values_are_zero),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
