@@ -54,6 +54,7 @@ while [ "$app_port" = "$port" ]; do app_port=$(free_port); done
 while [ "$extra_port" = "$port" ] || [ "$extra_port" = "$app_port" ]; do extra_port=$(free_port); done
 
 secret=$("$cli" secret generate)
+hex_secret=$("$cli" secret generate --scheme hookline)
 export HOOKLINE_SECRET=$secret
 
 # ------------------------------------------------------------ the config
@@ -89,9 +90,19 @@ extra = r'''
             dict = "hookline_tiny", pending_ttl = 600, seen_ttl = 600,
             lib_path = "$lib",
         }))
+        -- A scheme without a message id: dedupe on the body's "id".
+        assert(require("resty.hookline.guard").configure("by-event", {
+            secrets = { "$hex_secret" }, scheme = "hookline",
+            dict = "hookline_seen", lib_path = "$lib",
+        }))
     }
     server {
         listen 127.0.0.1:$extra_port;
+        location = /hooks/by-event {
+            access_by_lua_block { require("resty.hookline.guard").check("by-event") }
+            log_by_lua_block { require("resty.hookline.guard").log("by-event") }
+            proxy_pass http://app;
+        }
         location = /hooks/tiny {
             access_by_lua_block { require("resty.hookline.guard").check("tiny") }
             log_by_lua_block { require("resty.hookline.guard").log("tiny") }
@@ -252,6 +263,21 @@ expect "the app fails (503)" 503 ""
 post /hooks/mail fail fail
 expect "the sender's retry is forwarded again, not a duplicate" 503 ""
 
+# The hookline scheme has no message id: the body's "id" is the key, and
+# one with control characters is forwarded percent-encoded.
+body evt1 '{"id":"evt_plain","type":"email.opened"}'
+"$cli" sign --scheme hookline --secret "$hex_secret" --timestamp "$now" \
+    < "$tmp/req/evt1.body" > "$tmp/req/evt1.h"
+PORT_OVERRIDE=$extra_port post /hooks/by-event evt1 evt1
+expect "event id as the key (hookline scheme)" 200 "id=evt_plain "
+PORT_OVERRIDE=$extra_port post /hooks/by-event evt1 evt1
+expect "and its duplicate" 200 '{"status":"duplicate"}'
+body evt2 '{"id":"evt\r\nx-evil: 1"}'
+"$cli" sign --scheme hookline --secret "$hex_secret" --timestamp "$now" \
+    < "$tmp/req/evt2.body" > "$tmp/req/evt2.h"
+PORT_OVERRIDE=$extra_port post /hooks/by-event evt2 evt2
+expect "an event id with CR LF is forwarded percent-encoded" 200 "id=evt%0D%0Ax-evil%3A%201 "
+
 # In flight: the gated upstream holds msg_gated until /gate/open.
 body gated '{"id":"evt_gated"}'
 sign gated msg_gated "$now"
@@ -295,6 +321,19 @@ else
     bad "the 12k dedupe dict never filled (or failed at once): ${full_at:-never}, $code $resp"
 fi
 
+# The doc's "Try it" snippet, as written (but for the port).
+python3 - "$repo/docs/openresty.md" "$port" > "$tmp/try-it.sh" <<'PY'
+import re, sys
+doc = open(sys.argv[1]).read()
+m = re.search(r"<!-- try-it begin -->\n```sh\n(.*?)```\n<!-- try-it end -->", doc, re.S)
+if not m or "127.0.0.1:8080" not in m.group(1):
+    sys.exit("docs/openresty.md: no try-it block using 127.0.0.1:8080")
+print(m.group(1).replace("127.0.0.1:8080", "127.0.0.1:" + sys.argv[2]))
+PY
+resp=$(cd "$tmp" && PATH="$build/cli:$PATH" bash -e "$tmp/try-it.sh" 2>/dev/null) && code=200 || code=fail
+expect "the doc's try-it snippet" 200 "len=39 "
+[[ "$resp" == id=msg_* ]] && ok "try-it: verified id forwarded" || bad "try-it: $resp"
+
 # ------------------------------------------------------------ what reached the app
 stop_nginx
 app_log=$prefix/logs/app.log
@@ -309,6 +348,7 @@ check_reached msg_big 1 "the spooled body"
 check_reached msg_small 1 "strict location"
 check_reached msg_fail 2 "failed delivery and its retry"
 check_reached msg_gated 1 "in-flight copy not forwarded"
+check_reached evt_plain 1 "by event id, the duplicate was not forwarded"
 for id in msg_forged_by_client msg_stale msg_future msg_twice msg_unsigned msg_big_strict msg_huge; do
     check_reached "$id" 0 "rejected"
 done

@@ -27,8 +27,9 @@
 --   503 {"error":"dedupe_unavailable"} the shared dict is full: nothing was
 --                                      forwarded unchecked
 -- A verified request goes on to the upstream with the message id (or the
--- body's event id) in X-Hookline-Verified-Id; a client-sent copy of that
--- header is always removed first.
+-- body's event id; percent-encoded if it has bytes outside visible ASCII)
+-- in X-Hookline-Verified-Id; a client-sent copy of that header is always
+-- removed first.
 --
 -- Deduplication. A message is marked "pending" with safe_add (which, unlike
 -- add, never evicts live keys when the dict is full) before it is
@@ -254,6 +255,11 @@ function guard_mt:check()
         end
         ngx.ctx.hookline_key = key
         ngx.ctx.hookline_guard = self
+    end
+    -- A body's "id" may hold any bytes (JSON escapes): never put control
+    -- characters into a request header.
+    if id:find("[^\33-\126]") then
+        id = ngx.escape_uri(id)
     end
     ngx.req.set_header(self.id_header, id)
 end
