@@ -4,9 +4,11 @@
 #
 # The nginx.conf is the one in docs/openresty.md, taken from between its
 # "nginx.conf begin/end" markers, with only these changes: the two ports
-# (free ones on 127.0.0.1), the Lua path and libhookline.so path (the
-# source and build trees), `user root;` when run as root, and a test-only
-# server appended to the http block (a full dedupe dict, a gated upstream).
+# (free ones on 127.0.0.1), the Lua path (the lua-resty-hookline rock,
+# installed into a temporary tree) and libhookline.so's (the build tree),
+# `user root;` when run as root, and a test-only server appended to the
+# http block (a full dedupe dict, a gated upstream, a scheme without
+# message ids). The doc's "Try it" snippet is run against it too.
 # Requests are signed with the hookline CLI from BUILD_DIR and sent with
 # curl; the answers and what reached the stand-in application are checked.
 # nginx is stopped by the pid in its pid file. Exits non-zero on failure.
@@ -15,7 +17,7 @@ build=$(cd "${1:?usage: tests/nginx/run.sh BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cli=$build/cli/hookline
 lib=$build/core/libhookline.so
-for need in nginx curl python3 md5sum; do
+for need in nginx curl python3 md5sum luarocks; do
     command -v "$need" >/dev/null || PATH=$PATH:/usr/sbin
     command -v "$need" >/dev/null || { echo "nginx test: $need not found"; exit 1; }
 done
@@ -53,6 +55,13 @@ extra_port=$(free_port)
 while [ "$app_port" = "$port" ]; do app_port=$(free_port); done
 while [ "$extra_port" = "$port" ] || [ "$extra_port" = "$app_port" ]; do extra_port=$(free_port); done
 
+# The Lua files as users get them: installed by the lua-resty-hookline rock.
+(cd "$repo/lua" && luarocks make --lua-version=5.1 --tree "$tmp/rocks" \
+    lua-resty-hookline-0.1.0-1.rockspec > "$tmp/luarocks.log" 2>&1) ||
+    { cat "$tmp/luarocks.log"; exit 1; }
+lua_dir=$tmp/rocks/share/lua/5.1
+[ -f "$lua_dir/resty/hookline/guard.lua" ] || { echo "nginx test: the rock did not install"; exit 1; }
+
 secret=$("$cli" secret generate)
 hex_secret=$("$cli" secret generate --scheme hookline)
 export HOOKLINE_SECRET=$secret
@@ -68,7 +77,7 @@ conf = m.group(1)
 subs = [
     ("listen 127.0.0.1:8080;", "listen 127.0.0.1:$port;"),
     ("127.0.0.1:8081", "127.0.0.1:$app_port"),
-    ('"/usr/local/share/lua/5.1/?.lua;;"', '"$repo/lua/lib/?.lua;;"'),
+    ('"/usr/local/share/lua/5.1/?.lua;;"', '"$lua_dir/?.lua;;"'),
     ('"/usr/local/lib/libhookline.so"', '"$lib"'),
 ]
 for old, new in subs:
