@@ -401,4 +401,5 @@ for _, t in ipairs(tests) do
 end
 print(string.format("%d passed, %d failed%s", passed, failed,
     has_capi and "" or " (C-API module not found: cross-check skipped)"))
-os.exit(failed == 0 and 0 or 1)
+-- close = true: the state is closed, so every ffi.gc finalizer runs before exit.
+os.exit(failed == 0 and 0 or 1, true)
