@@ -25,6 +25,7 @@ dependencies = {
 external_dependencies = {
    CRYPTO = { header = "openssl/evp.h", library = "crypto" },
    JANSSON = { header = "jansson.h", library = "jansson" },
+   CURL = { header = "curl/curl.h", library = "curl" },
 }
 build = {
    type = "builtin",
@@ -33,6 +34,8 @@ build = {
          sources = {
             "../bindings/lua/hookline_lua.c",
             "../bindings/lua/signature_lua.c",
+            "../bindings/lua/ssrf_lua.c",
+            "../drivers/net/resolver_getaddrinfo.c",
             "../core/src/abi.c",
             "../core/src/codec.c",
             "../core/src/error.c",
@@ -42,17 +45,22 @@ build = {
             "../core/src/sigheader.c",
             "../core/src/sign.c",
             "../core/src/signed_content.c",
+            "../core/src/ssrf_address.c",
+            "../core/src/ssrf_policy.c",
+            "../core/src/ssrf_url.c",
             "../core/src/verify.c",
          },
          incdirs = {
             "../bindings/lua",
             "../core/include",
             "../core/src",
+            "../drivers/net/include",
             "$(CRYPTO_INCDIR)",
             "$(JANSSON_INCDIR)",
+            "$(CURL_INCDIR)",
          },
-         libdirs = { "$(CRYPTO_LIBDIR)", "$(JANSSON_LIBDIR)" },
-         libraries = { "crypto", "jansson", "m" },
+         libdirs = { "$(CRYPTO_LIBDIR)", "$(JANSSON_LIBDIR)", "$(CURL_LIBDIR)" },
+         libraries = { "crypto", "jansson", "curl", "m" },
       },
    },
 }

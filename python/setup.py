@@ -20,6 +20,8 @@ ROOT = os.path.dirname(HERE)
 CORE_INCLUDE = os.path.join(ROOT, "core", "include")
 CORE_SRC = os.path.join(ROOT, "core", "src")
 GLUE = os.path.join(ROOT, "bindings", "python")
+# Drivers the extension needs: the system resolver for check_url(resolve=True).
+NET = os.path.join(ROOT, "drivers", "net")
 
 
 def version():
@@ -33,8 +35,10 @@ def version():
 def sources():
     # Absolute paths: relative "../core" paths would make distutils put the
     # object files outside the build directory.
-    found = sorted(glob.glob(os.path.join(CORE_SRC, "*.c"))) + sorted(
-        glob.glob(os.path.join(GLUE, "*.c"))
+    found = (
+        sorted(glob.glob(os.path.join(CORE_SRC, "*.c")))
+        + sorted(glob.glob(os.path.join(NET, "*.c")))
+        + sorted(glob.glob(os.path.join(GLUE, "*.c")))
     )
     if not found:
         raise RuntimeError("no C sources under %s and %s" % (CORE_SRC, GLUE))
@@ -45,6 +49,7 @@ def headers():
     return sorted(
         glob.glob(os.path.join(CORE_INCLUDE, "**", "*.h"), recursive=True)
         + glob.glob(os.path.join(CORE_SRC, "*.h"))
+        + glob.glob(os.path.join(NET, "include", "hookline", "*.h"))
         + glob.glob(os.path.join(GLUE, "*.h"))
         + [os.path.join(GLUE, "exports.map")]
     )
@@ -74,8 +79,8 @@ extension = Extension(
     "hookline._hookline",
     sources=sources(),
     depends=headers(),
-    include_dirs=[CORE_INCLUDE, CORE_SRC, GLUE],
-    libraries=["crypto", "jansson"],
+    include_dirs=[CORE_INCLUDE, CORE_SRC, os.path.join(NET, "include"), GLUE],
+    libraries=["crypto", "jansson", "curl"],  # curl: URL parsing of the SSRF check
     extra_link_args=["-Wl,--version-script=" + os.path.join(GLUE, "exports.map")],
     extra_compile_args=[
         "-std=c11",

@@ -12,5 +12,6 @@
 #include "hookline/error.h"
 #include "hookline/secret.h"
 #include "hookline/signature.h"
+#include "hookline/ssrf.h"
 
 #endif /* HOOKLINE_H */

@@ -30,6 +30,21 @@ static const struct code_text CODES[] = {
     {HL_E_BODY_TOO_LARGE, "body_too_large", "body too large"},
     {HL_E_SCHEME_UNKNOWN, "scheme_unknown", "unknown signature scheme"},
     {HL_E_KEY_KIND, "key_kind", "secret of the wrong kind"},
+    {HL_E_URL_MALFORMED, "url_malformed", "malformed URL"},
+    {HL_E_URL_TOO_LONG, "url_too_long", "URL too long"},
+    {HL_E_URL_CONTROL_CHAR, "url_control_char", "control character or space in URL"},
+    {HL_E_URL_NOT_ASCII, "url_not_ascii", "non-ASCII character in URL"},
+    {HL_E_URL_SCHEME_DENIED, "url_scheme_denied", "URL scheme not allowed"},
+    {HL_E_URL_USERINFO, "url_userinfo", "credentials in URL not allowed"},
+    {HL_E_URL_HOST_EMPTY, "url_host_empty", "URL has no host"},
+    {HL_E_URL_HOST_TOO_LONG, "url_host_too_long", "URL host too long"},
+    {HL_E_URL_HOST_INVALID, "url_host_invalid", "URL host invalid"},
+    {HL_E_URL_ZONE_ID, "url_zone_id", "IPv6 zone id not allowed"},
+    {HL_E_URL_PORT_DENIED, "url_port_denied", "URL port not allowed"},
+    {HL_E_URL_NAME_DENIED, "url_name_denied", "host name not allowed"},
+    {HL_E_ADDRESS_DENIED, "address_denied", "address not allowed"},
+    {HL_E_RESOLVE_FAILED, "resolve_failed", "host name did not resolve"},
+    {HL_E_ADDRESS_UNPINNED, "address_unpinned", "connection to an unchecked address"},
 };
 
 static const struct code_text *find_code(int code)

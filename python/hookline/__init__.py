@@ -23,6 +23,7 @@ from ._hookline import (
     VerificationError,
 )
 from ._hookline import __version__
+from .ssrf import URLRejected, check_url
 from .signature import (
     DEFAULT_MAX_BODY,
     DEFAULT_TOLERANCE,
@@ -59,4 +60,6 @@ __all__ = [
     "BodyTooLarge",
     "InvalidSecret",
     "UnknownScheme",
+    "check_url",
+    "URLRejected",
 ]

@@ -11,6 +11,7 @@ from ._hookline import SignatureMismatch as SignatureMismatch
 from ._hookline import TimestampInFuture as TimestampInFuture
 from ._hookline import TimestampTooOld as TimestampTooOld
 from ._hookline import UnknownScheme as UnknownScheme
+from ._hookline import URLRejected as URLRejected
 from ._hookline import VerificationError as VerificationError
 
 _Text = Union[str, bytes]
@@ -94,3 +95,15 @@ class Verifier:
 
 def generate_secret(scheme: str = ...) -> str: ...
 def generate_keypair() -> Tuple[str, str]: ...
+
+
+def check_url(
+    url: Union[str, bytes],
+    *,
+    allow_http: bool = ...,
+    allow_cidrs: Iterable[str] = ...,
+    allow_ports: Optional[Iterable[int]] = ...,
+    allow_hosts: Iterable[str] = ...,
+    deny_names: Iterable[str] = ...,
+    resolve: bool = ...,
+) -> str: ...

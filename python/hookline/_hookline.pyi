@@ -1,5 +1,5 @@
 # Stubs for the C extension hookline._hookline (use the hookline package).
-from typing import Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 _Text = Union[str, bytes]
 _Secrets = Union[str, bytes, Sequence[_Text]]
@@ -25,6 +25,7 @@ class TimestampTooOld(VerificationError): ...
 class TimestampInFuture(VerificationError): ...
 class BodyTooLarge(VerificationError): ...
 class UnknownScheme(VerificationError): ...
+class URLRejected(Error, ValueError): ...
 
 def generate_secret(scheme: str, /) -> str: ...
 def generate_keypair() -> Tuple[str, str]: ...
@@ -64,3 +65,14 @@ class Verifier:
     def verify(
         self, body: _Body, headers: Iterable[Tuple[_Text, _Text]], now: int
     ) -> _Result: ...
+
+def _check_url(
+    url: Union[str, bytes],
+    allow_http: bool,
+    allow_ports: Optional[List[int]],
+    allow_cidrs: List[str],
+    allow_hosts: List[str],
+    deny_names: List[str],
+    resolve: bool,
+    /,
+) -> str: ...

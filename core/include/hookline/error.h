@@ -46,6 +46,23 @@ typedef enum hl_code {
     HL_E_SCHEME_UNKNOWN = 107,      /* no such signature scheme */
     HL_E_KEY_KIND = 108,            /* secret of the wrong kind for the call */
 
+    /* URL / SSRF (hookline/ssrf.h); messages are written for the customer */
+    HL_E_URL_MALFORMED = 200,     /* unparseable URL, no "scheme://", backslash */
+    HL_E_URL_TOO_LONG = 201,      /* longer than HL_URL_MAX */
+    HL_E_URL_CONTROL_CHAR = 202,  /* NUL, control character, space, DEL */
+    HL_E_URL_NOT_ASCII = 203,     /* raw non-ASCII byte (IDN hosts: use punycode) */
+    HL_E_URL_SCHEME_DENIED = 204, /* not https (or http when allowed) */
+    HL_E_URL_USERINFO = 205,      /* user[:password]@ before the host */
+    HL_E_URL_HOST_EMPTY = 206,    /* no host */
+    HL_E_URL_HOST_TOO_LONG = 207, /* host > 253 chars or a label > 63 */
+    HL_E_URL_HOST_INVALID = 208,  /* bad characters or an invalid numeric host */
+    HL_E_URL_ZONE_ID = 209,       /* IPv6 zone id */
+    HL_E_URL_PORT_DENIED = 210,   /* port not in the allowed list */
+    HL_E_URL_NAME_DENIED = 211,   /* localhost, metadata names, single label, configured */
+    HL_E_ADDRESS_DENIED = 212,    /* address in the deny table (literal or resolved) */
+    HL_E_RESOLVE_FAILED = 213,    /* name did not resolve (or too many answers) */
+    HL_E_ADDRESS_UNPINNED = 214,  /* dispatch: connecting to an address never checked */
+
     HL_CODE__SENTINEL /* not a code: one past the last one */
 } hl_code;
 
