@@ -1,6 +1,6 @@
 /*
- * abi.c - struct sizes for bindings that declare the structs themselves
- * (see hookline/abi.h).
+ * abi.c - struct sizes and option defaults for bindings that declare the
+ * structs themselves (see hookline/abi.h).
  */
 #include "hookline/abi.h"
 
@@ -27,4 +27,11 @@ size_t hl_abi_sizeof(int which)
     default:
         return 0;
     }
+}
+
+void hl_verify_options_init(hl_verify_options *opts)
+{
+    const hl_verify_options defaults = HL_VERIFY_OPTIONS_INIT;
+    if (opts != NULL)
+        *opts = defaults;
 }

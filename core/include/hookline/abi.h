@@ -1,6 +1,7 @@
 /*
- * hookline/abi.h - the sizes of the public structs, for bindings that
- * declare them by hand.
+ * hookline/abi.h - for bindings that declare the public structs by hand and
+ * cannot expand macros: the structs' sizes, and the _INIT macros as
+ * functions.
  *
  * LuaJIT's FFI (resty.hookline), ctypes and cffi do not read C headers: they
  * are given copies of the struct declarations, and the array lengths in
@@ -15,6 +16,7 @@
 #define HOOKLINE_ABI_H
 
 #include "hookline/common.h"
+#include "hookline/signature.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +40,13 @@ typedef enum hl_abi_struct {
  * number). Returns 0 for values that name no struct.
  */
 HL_API size_t hl_abi_sizeof(int which);
+
+/*
+ * hl_verify_options_init - set `*opts` to HL_VERIFY_OPTIONS_INIT (version,
+ * standard scheme, default tolerance and body limit, parse_event on), so
+ * an FFI need not copy those values. NULL does nothing.
+ */
+HL_API void hl_verify_options_init(hl_verify_options *opts);
 
 #ifdef __cplusplus
 }

@@ -101,6 +101,7 @@ typedef struct hl_verifier hl_verifier;
 const char *hl_version(void);
 const char *hl_code_name(int code);
 size_t hl_abi_sizeof(int which);
+void hl_verify_options_init(hl_verify_options *opts);
 hl_code hl_scheme_from_name(hl_scheme *out, const char *name, size_t name_len);
 hl_code hl_secret_parse(hl_secret **out, hl_scheme scheme, hl_secret_encoding encoding,
                         const char *text, size_t len, hl_error *err);
@@ -132,9 +133,6 @@ local ABI = {
 }
 
 local HL_OK = 0
-local VERIFY_OPTIONS_VERSION = 1
-local DEFAULT_TOLERANCE = 300
-local DEFAULT_MAX_BODY = 16 * 1024 * 1024
 local ID_MAX = 256
 local ENCODINGS = { default = 0, hex = 1, base64 = 2, raw = 3 }
 
@@ -291,7 +289,7 @@ local function integer_opt(opts, key, default)
     if v == nil then
         return default
     end
-    if type(v) ~= "number" or v < 0 or v ~= floor(v) then
+    if type(v) ~= "number" or v < 0 or v ~= floor(v) or v >= 2 ^ 53 then
         return nil, "option '" .. key .. "' must be a non-negative integer"
     end
     return v
@@ -327,20 +325,23 @@ function _M.new(opts)
     if not encoding then
         return invalid("secret_encoding must be default, hex, base64 or raw")
     end
-    local tolerance, terr = integer_opt(opts, "tolerance", DEFAULT_TOLERANCE)
+    -- The library's defaults (HL_VERIFY_OPTIONS_INIT), then the caller's.
+    local o = ffi_new("hl_verify_options")
+    lib.hl_verify_options_init(o)
+    local tolerance, terr = integer_opt(opts, "tolerance", tonumber(o.tolerance))
     if not tolerance then
         return invalid(terr)
     end
-    local max_body, merr = integer_opt(opts, "max_body", DEFAULT_MAX_BODY)
+    local max_body, merr = integer_opt(opts, "max_body", tonumber(o.max_body))
     if not max_body then
         return invalid(merr)
     end
-    local o = ffi_new("hl_verify_options")
-    o.version = VERIFY_OPTIONS_VERSION
     o.scheme = scheme
     o.tolerance = tolerance
     o.max_body = max_body
-    o.parse_event = opts.parse_event == false and 0 or 1
+    if opts.parse_event ~= nil then
+        o.parse_event = opts.parse_event and 1 or 0
+    end
 
     local arr, n, code = parse_secrets(opts.secrets, scheme, encoding)
     if not arr then
