@@ -36,6 +36,7 @@ build = {
             "../bindings/lua/signature_lua.c",
             "../bindings/lua/ssrf_lua.c",
             "../drivers/net/resolver_getaddrinfo.c",
+            "../core/src/abi.c",
             "../core/src/codec.c",
             "../core/src/engine.c",
             "../core/src/engine_endpoint.c",

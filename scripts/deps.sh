@@ -15,6 +15,8 @@ PACKAGES=(
     # Lua 5.4 and OpenResty's LuaJIT, nginx with the Lua module
     lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-cjson luarocks
     nginx libnginx-mod-http-lua
+    # tests/nginx/run.sh sends its requests with curl
+    curl
 )
 
 missing=()

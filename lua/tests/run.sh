@@ -63,4 +63,12 @@ for pair in "lua5.4 lua54" "luajit luajit"; do
         $launcher env LD_PRELOAD="${preload# }" LUA_CPATH="$dir/?.so;;" "$lua" "$t" || status=1
     done
 done
+
+# resty.hookline: LuaJIT's FFI over the build tree's libhookline.so
+# (cross-checked against the C-API module found through LUA_CPATH).
+for t in "$here"/resty/test_*.lua; do
+    echo "== luajit resty/$(basename "$t")"
+    $launcher env LD_PRELOAD="${preload# }" LUA_CPATH="$build/luajit/?.so;;" \
+        luajit "$t" "$build/core/libhookline.so" || status=1
+done
 exit $status
