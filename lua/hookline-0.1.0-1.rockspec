@@ -25,6 +25,7 @@ dependencies = {
 external_dependencies = {
    CRYPTO = { header = "openssl/evp.h", library = "crypto" },
    JANSSON = { header = "jansson.h", library = "jansson" },
+   SQLITE = { header = "sqlite3.h", library = "sqlite3" },
 }
 build = {
    type = "builtin",
@@ -33,7 +34,10 @@ build = {
          sources = {
             "../bindings/lua/hookline_lua.c",
             "../bindings/lua/signature_lua.c",
+            "../bindings/lua/dedupe_lua.c",
             "../core/src/codec.c",
+            "../core/src/dedupe.c",
+            "../core/src/dedupe_memory.c",
             "../core/src/error.c",
             "../core/src/event_peek.c",
             "../core/src/mac.c",
@@ -41,17 +45,21 @@ build = {
             "../core/src/sigheader.c",
             "../core/src/sign.c",
             "../core/src/signed_content.c",
+            "../core/src/siphash.c",
             "../core/src/verify.c",
+            "../drivers/sqlite/seen_sqlite.c",
          },
          incdirs = {
             "../bindings/lua",
             "../core/include",
             "../core/src",
+            "../drivers/sqlite/include",
+            "$(SQLITE_INCDIR)",
             "$(CRYPTO_INCDIR)",
             "$(JANSSON_INCDIR)",
          },
-         libdirs = { "$(CRYPTO_LIBDIR)", "$(JANSSON_LIBDIR)" },
-         libraries = { "crypto", "jansson", "m" },
+         libdirs = { "$(CRYPTO_LIBDIR)", "$(JANSSON_LIBDIR)", "$(SQLITE_LIBDIR)" },
+         libraries = { "crypto", "jansson", "sqlite3", "m" },
       },
    },
 }

@@ -17,6 +17,7 @@
 /* Each area adds its functions to the module table (see hookline_lua.h). */
 static void (*const AREAS[])(lua_State *L) = {
     hll_open_signature,
+    hll_open_dedupe,
 };
 
 #define HLL_SECRETS_MT "hookline.secrets"

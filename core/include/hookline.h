@@ -8,6 +8,7 @@
 #define HOOKLINE_H
 
 #include "hookline/common.h"
+#include "hookline/dedupe.h"
 #include "hookline/error.h"
 #include "hookline/secret.h"
 #include "hookline/signature.h"
