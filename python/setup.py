@@ -20,6 +20,9 @@ ROOT = os.path.dirname(HERE)
 CORE_INCLUDE = os.path.join(ROOT, "core", "include")
 CORE_SRC = os.path.join(ROOT, "core", "src")
 GLUE = os.path.join(ROOT, "bindings", "python")
+# Drivers compiled in too (the SQLite seen-id store), linked with -lsqlite3.
+DRIVER_SQLITE = os.path.join(ROOT, "drivers", "sqlite")
+DRIVER_SQLITE_INCLUDE = os.path.join(DRIVER_SQLITE, "include")
 
 
 def version():
@@ -33,8 +36,10 @@ def version():
 def sources():
     # Absolute paths: relative "../core" paths would make distutils put the
     # object files outside the build directory.
-    found = sorted(glob.glob(os.path.join(CORE_SRC, "*.c"))) + sorted(
-        glob.glob(os.path.join(GLUE, "*.c"))
+    found = (
+        sorted(glob.glob(os.path.join(CORE_SRC, "*.c")))
+        + sorted(glob.glob(os.path.join(DRIVER_SQLITE, "*.c")))
+        + sorted(glob.glob(os.path.join(GLUE, "*.c")))
     )
     if not found:
         raise RuntimeError("no C sources under %s and %s" % (CORE_SRC, GLUE))
@@ -45,6 +50,7 @@ def headers():
     return sorted(
         glob.glob(os.path.join(CORE_INCLUDE, "**", "*.h"), recursive=True)
         + glob.glob(os.path.join(CORE_SRC, "*.h"))
+        + glob.glob(os.path.join(DRIVER_SQLITE_INCLUDE, "**", "*.h"), recursive=True)
         + glob.glob(os.path.join(GLUE, "*.h"))
         + [os.path.join(GLUE, "exports.map")]
     )
@@ -74,8 +80,8 @@ extension = Extension(
     "hookline._hookline",
     sources=sources(),
     depends=headers(),
-    include_dirs=[CORE_INCLUDE, CORE_SRC, GLUE],
-    libraries=["crypto", "jansson"],
+    include_dirs=[CORE_INCLUDE, CORE_SRC, DRIVER_SQLITE_INCLUDE, GLUE],
+    libraries=["crypto", "jansson", "sqlite3"],
     extra_link_args=["-Wl,--version-script=" + os.path.join(GLUE, "exports.map")],
     extra_compile_args=[
         "-std=c11",

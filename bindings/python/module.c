@@ -12,6 +12,7 @@ static const area_init AREAS[] = {
     hlpy_errors_init,
     hlpy_secret_init,
     hlpy_signature_init,
+    hlpy_dedupe_init,
 };
 
 static struct PyModuleDef hookline_module = {

@@ -17,12 +17,15 @@ from ._hookline import (
     MalformedHeader,
     MissingHeader,
     SignatureMismatch,
+    StoreError,
+    StoreFull,
     TimestampInFuture,
     TimestampTooOld,
     UnknownScheme,
     VerificationError,
 )
 from ._hookline import __version__
+from .dedupe import SeenStore
 from .signature import (
     DEFAULT_MAX_BODY,
     DEFAULT_TOLERANCE,
@@ -59,4 +62,7 @@ __all__ = [
     "BodyTooLarge",
     "InvalidSecret",
     "UnknownScheme",
+    "SeenStore",
+    "StoreError",
+    "StoreFull",
 ]
