@@ -1,6 +1,18 @@
 # Public API of hookline (kept in step with __init__.py by tests/test_api.py).
 import os
-from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Container,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from ._hookline import BodyTooLarge as BodyTooLarge
 from ._hookline import Error as Error
@@ -125,3 +137,95 @@ class SeenStore:
     def close(self) -> None: ...
     def __enter__(self) -> "SeenStore": ...
     def __exit__(self, *exc: object) -> None: ...
+
+
+class ReceiveError(Error):
+    status: int
+    def __init__(self, message: str, *, code: Optional[str] = ..., status: Optional[int] = ...) -> None: ...
+
+class BadRequest(ReceiveError, ValueError): ...
+class Unauthorized(ReceiveError, VerificationError): ...
+class UnknownTenant(ReceiveError, LookupError): ...
+class PayloadTooLarge(ReceiveError): ...
+class StoreUnavailable(ReceiveError): ...
+
+class Event:
+    payload: Dict[str, Any]
+    id: Optional[str]
+    type: Optional[str]
+    tenant: Optional[str]
+    batch_id: Optional[str]
+    kind: str
+    marks: Tuple[str, ...]
+    def __init__(
+        self,
+        payload: Dict[str, Any],
+        id: Optional[str],
+        type: Optional[str],
+        tenant: Optional[str],
+        batch_id: Optional[str],
+        kind: str = ...,
+        marks: Tuple[str, ...] = ...,
+    ) -> None: ...
+
+class Tenant:
+    secrets: Optional[_Secrets]
+    scheme: str
+    tolerance: int
+    secret_encoding: str
+    token: Optional[str]
+    basic: Optional[Tuple[str, str]]
+    def __init__(
+        self,
+        secrets: Optional[_Secrets] = ...,
+        scheme: str = ...,
+        tolerance: int = ...,
+        secret_encoding: str = ...,
+        token: Optional[str] = ...,
+        basic: Optional[Tuple[str, str]] = ...,
+    ) -> None: ...
+
+class Receiver:
+    max_body: Optional[int]
+    seen: Optional[SeenStore]
+    name: str
+    def __init__(
+        self,
+        secrets: Optional[_Secrets] = ...,
+        *,
+        scheme: str = ...,
+        tolerance: int = ...,
+        secret_encoding: str = ...,
+        token: Optional[str] = ...,
+        basic: Optional[Tuple[str, str]] = ...,
+        tenants: Optional[Mapping[str, Tenant]] = ...,
+        tenant_of_event: Optional[Callable[[Dict[str, Any]], Any]] = ...,
+        known_tenants: Optional[Container[str]] = ...,
+        seen: Optional[SeenStore] = ...,
+        max_body: Optional[int] = ...,
+        batch_id_header: Optional[str] = ...,
+        dedupe_ttl: Optional[float] = ...,
+        name: str = ...,
+    ) -> None: ...
+    @property
+    def multi_tenant(self) -> bool: ...
+    def receive(
+        self,
+        body: _Body,
+        headers: _Headers,
+        *,
+        tenant: Optional[str] = ...,
+        token: Optional[str] = ...,
+        now: Optional[float] = ...,
+    ) -> List[Event]: ...
+    def release(self, events: Iterable[Event]) -> None: ...
+    def handle(
+        self,
+        body: _Body,
+        headers: _Headers,
+        handler: Callable[[Event], Any],
+        *,
+        tenant: Optional[str] = ...,
+        token: Optional[str] = ...,
+        now: Optional[float] = ...,
+    ) -> List[Event]: ...
