@@ -109,3 +109,30 @@ def make_agency_receiver(seen):
         seen=seen,
         name="agency",
     )
+
+
+def django_urlconf():
+    """Configure Django once for the whole test run (CSRF middleware on, as
+    in a real project) and return the URL conf module tests fill in."""
+    import sys
+    import types
+
+    import django
+    from django.conf import settings
+
+    name = "hookline_test_urls"
+    if name not in sys.modules:
+        sys.modules[name] = types.ModuleType(name)
+        sys.modules[name].urlpatterns = []
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="test-only",
+            ALLOWED_HOSTS=["testserver"],
+            ROOT_URLCONF=name,
+            MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
+            INSTALLED_APPS=[],
+            LOGGING_CONFIG=None,
+        )
+        django.setup()
+    return sys.modules[name]

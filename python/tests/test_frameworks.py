@@ -7,10 +7,8 @@ token and basic credentials, a failing handler and its retry, the agency
 route."""
 
 import socket
-import sys
 import threading
 import time
-import types
 
 import pytest
 
@@ -26,6 +24,7 @@ from receiving import (
     SPARKPOST_BATCH,
     basic_header,
     body_of,
+    django_urlconf,
     event,
     make_agency_receiver,
     make_receivers,
@@ -196,27 +195,12 @@ def test_flask(seen):
 
 def django_client(app):
     pytest.importorskip("django")
-    import django
-    from django.conf import settings
     from django.test import Client
     from django.urls import clear_url_caches, path
 
     from hookline.django import webhook
 
-    urlconf = types.ModuleType("hookline_test_urls")
-    sys.modules[urlconf.__name__] = urlconf
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="test-only",
-            ALLOWED_HOSTS=["testserver"],
-            ROOT_URLCONF=urlconf.__name__,
-            # CSRF protection on, as in a real project: the view is exempt.
-            MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
-            INSTALLED_APPS=[],
-            LOGGING_CONFIG=None,
-        )
-        django.setup()
+    urlconf = django_urlconf()
 
     @webhook(app.receivers)
     def provider_hook(event, **route):
