@@ -116,8 +116,8 @@ class Event:
     type      "type", "eventType", "event_type" or "event"
     tenant    which tenant it belongs to (route or payload), None on a
               single-tenant receiver
-    batch_id  the request's batch id (X-MessageSystems-Batch-ID, else the
-              signed webhook-id), None when absent
+    batch_id  the request's batch id (the signed webhook-id, else the
+              X-MessageSystems-Batch-ID header), None when absent
     kind      "event", or the SparkPost/Bird event class ("message_event",
               "track_event", ...)
     """
@@ -318,7 +318,7 @@ class Receiver:
     unknown tenant is a 404 for the request.
 
     ``seen``: a :class:`SeenStore` (or None: no deduplication). Batches are
-    dropped by batch id (``batch_id_header``, else the signed webhook-id) and
+    dropped by batch id (the signed webhook-id, else ``batch_id_header``) and
     events by event id, each for ``dedupe_ttl`` seconds (default: the
     store's). ``name`` scopes the keys when several receivers share a store.
     """
@@ -451,11 +451,12 @@ class Receiver:
         auth = self._auth_for(tenant)
         msg_id = self._authenticate(auth, body, headers, token, now)
 
-        batch_id = None
-        if self.batch_id_header:
+        # A signed id (webhook-id) wins over a batch header, which no scheme
+        # signs: a replayed request carrying a forged batch id must not be
+        # able to make us drop a future genuine batch.
+        batch_id = msg_id
+        if batch_id is None and self.batch_id_header:
             batch_id = _one_header(headers, self.batch_id_header, BadRequest)
-        if batch_id is None:
-            batch_id = msg_id
 
         pairs = _unpack(_parse(body))
         events = []

@@ -221,6 +221,16 @@ def test_duplicate_events_and_batches_are_dropped(receivers):
     assert [e.tenant for e in std(receivers, body, headers, tenant="globex")] == ["globex"]
 
 
+def test_forged_batch_header_cannot_suppress_a_signed_batch(receivers):
+    body = body_of(event(20))
+    headers = hookline.sign(body, ACME_NEW, msg_id="msg_20", timestamp=T)
+    assert len(std(receivers, body, dict(headers, **{"x-messagesystems-batch-id": "msg_21"}))) == 1
+    # The genuine msg_21 is not taken for a duplicate of the replay above.
+    body = body_of(event(21))
+    headers = hookline.sign(body, ACME_NEW, msg_id="msg_21", timestamp=T)
+    assert [e.batch_id for e in std(receivers, body, headers)] == ["msg_21"]
+
+
 def test_dedupe_survives_a_restart(tmp_path):
     path = tmp_path / "restart.db"
     body = body_of(event(9))
