@@ -460,10 +460,15 @@ class Receiver:
 
         pairs = _unpack(_parse(body))
         events = []
-        for kind, obj in pairs:
+        for i, (kind, obj) in enumerate(pairs):
             ev_tenant = tenant
             if self.tenant_of_event is not None:
-                ev_tenant = _text(self.tenant_of_event(obj))
+                try:
+                    ev_tenant = _text(self.tenant_of_event(obj))
+                except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                    # A lookup like ev["client_id"] on an event without it:
+                    # the input is wrong, not the server.
+                    raise BadRequest("event %d: no tenant in it" % i, code="payload_shape") from None
                 if ev_tenant is None or ev_tenant not in self.known_tenants:  # type: ignore[operator]
                     raise UnknownTenant("an event names an unknown tenant")
             events.append(

@@ -314,3 +314,31 @@ def test_fastapi_real_server(seen):
 
         r = http.post(base + "/hooks/standard/acme", data=chunks(), timeout=10)
         assert r.status_code == 413 and r.json()["error"] == "body_too_large"
+
+
+def test_starlette_test_client(seen):
+    pytest.importorskip("starlette")
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from hookline.asgi import webhook
+
+    app = App(seen)
+    web = Starlette()
+    endpoint = webhook(app.receivers)(app.handle)
+    web.add_route("/hooks/{provider}/{client_id}", endpoint, methods=["POST"])
+    web.add_route("/hooks/{provider}/{client_id}/{token}", endpoint, methods=["POST"])
+    web.add_route("/agency/hooks", webhook(app.agency)(app.handle), methods=["POST"])
+
+    # A failing handler propagates out of the app (500), as in production.
+    with TestClient(web, raise_server_exceptions=False) as client:
+
+        def post(path, body, headers):
+            r = client.post(path, content=body, headers=headers)
+            try:
+                js = r.json()
+            except ValueError:
+                js = None
+            return r.status_code, js
+
+        run_scenario(post, app)

@@ -298,3 +298,12 @@ def test_agency_route_picks_the_tenant_from_the_payload(seen):
     body = body_of([event(2, "acme")])
     headers = hookline.sign(body, AGENCY, msg_id="msg_ag3", timestamp=T)
     assert [e.id for e in r.receive(body, headers, now=T)] == ["evt_2"]
+
+
+def test_agency_tenant_lookup_failing_on_bad_input_is_400(seen):
+    r = hookline.Receiver(AGENCY, tenant_of_event=lambda ev: ev["meta"]["client"],
+                          known_tenants={"acme"}, seen=seen)
+    body = body_of([{"id": "e1", "meta": {"client": "acme"}}, {"id": "e2"}])
+    headers = hookline.sign(body, AGENCY, msg_id="msg_ag4", timestamp=T)
+    refused(400, "payload_shape", r.receive, body, headers, now=T)
+    assert seen.stats()["live"] == 0
