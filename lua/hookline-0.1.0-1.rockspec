@@ -26,18 +26,23 @@ external_dependencies = {
    CRYPTO = { header = "openssl/evp.h", library = "crypto" },
    JANSSON = { header = "jansson.h", library = "jansson" },
    CURL = { header = "curl/curl.h", library = "curl" },
+   SQLITE = { header = "sqlite3.h", library = "sqlite3" },
 }
 build = {
    type = "builtin",
    modules = {
       hookline = {
          sources = {
+            "../bindings/lua/dedupe_lua.c",
             "../bindings/lua/hookline_lua.c",
             "../bindings/lua/signature_lua.c",
             "../bindings/lua/ssrf_lua.c",
             "../drivers/net/resolver_getaddrinfo.c",
+            "../drivers/sqlite/seen_sqlite.c",
             "../core/src/abi.c",
             "../core/src/codec.c",
+            "../core/src/dedupe.c",
+            "../core/src/dedupe_memory.c",
             "../core/src/engine.c",
             "../core/src/engine_endpoint.c",
             "../core/src/engine_heap.c",
@@ -52,6 +57,7 @@ build = {
             "../core/src/sigheader.c",
             "../core/src/sign.c",
             "../core/src/signed_content.c",
+            "../core/src/siphash.c",
             "../core/src/ssrf_address.c",
             "../core/src/ssrf_policy.c",
             "../core/src/ssrf_url.c",
@@ -62,12 +68,14 @@ build = {
             "../core/include",
             "../core/src",
             "../drivers/net/include",
+            "../drivers/sqlite/include",
+            "$(SQLITE_INCDIR)",
             "$(CRYPTO_INCDIR)",
             "$(JANSSON_INCDIR)",
             "$(CURL_INCDIR)",
          },
-         libdirs = { "$(CRYPTO_LIBDIR)", "$(JANSSON_LIBDIR)", "$(CURL_LIBDIR)" },
-         libraries = { "crypto", "jansson", "curl", "m" },
+         libdirs = { "$(CRYPTO_LIBDIR)", "$(JANSSON_LIBDIR)", "$(CURL_LIBDIR)", "$(SQLITE_LIBDIR)" },
+         libraries = { "crypto", "jansson", "curl", "sqlite3", "m" },
       },
    },
 }

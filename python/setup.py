@@ -22,6 +22,9 @@ CORE_SRC = os.path.join(ROOT, "core", "src")
 GLUE = os.path.join(ROOT, "bindings", "python")
 # Drivers the extension needs: the system resolver for check_url(resolve=True).
 NET = os.path.join(ROOT, "drivers", "net")
+# Drivers compiled in too (the SQLite seen-id store), linked with -lsqlite3.
+DRIVER_SQLITE = os.path.join(ROOT, "drivers", "sqlite")
+DRIVER_SQLITE_INCLUDE = os.path.join(DRIVER_SQLITE, "include")
 
 
 def version():
@@ -38,6 +41,7 @@ def sources():
     found = (
         sorted(glob.glob(os.path.join(CORE_SRC, "*.c")))
         + sorted(glob.glob(os.path.join(NET, "*.c")))
+        + sorted(glob.glob(os.path.join(DRIVER_SQLITE, "*.c")))
         + sorted(glob.glob(os.path.join(GLUE, "*.c")))
     )
     if not found:
@@ -50,6 +54,7 @@ def headers():
         glob.glob(os.path.join(CORE_INCLUDE, "**", "*.h"), recursive=True)
         + glob.glob(os.path.join(CORE_SRC, "*.h"))
         + glob.glob(os.path.join(NET, "include", "hookline", "*.h"))
+        + glob.glob(os.path.join(DRIVER_SQLITE_INCLUDE, "**", "*.h"), recursive=True)
         + glob.glob(os.path.join(GLUE, "*.h"))
         + [os.path.join(GLUE, "exports.map")]
     )
@@ -79,8 +84,9 @@ extension = Extension(
     "hookline._hookline",
     sources=sources(),
     depends=headers(),
-    include_dirs=[CORE_INCLUDE, CORE_SRC, os.path.join(NET, "include"), GLUE],
-    libraries=["crypto", "jansson", "curl"],  # curl: URL parsing of the SSRF check
+    include_dirs=[CORE_INCLUDE, CORE_SRC, os.path.join(NET, "include"), DRIVER_SQLITE_INCLUDE, GLUE],
+    # curl: URL parsing of the SSRF check; sqlite3: the seen-id store
+    libraries=["crypto", "jansson", "curl", "sqlite3"],
     extra_link_args=["-Wl,--version-script=" + os.path.join(GLUE, "exports.map")],
     extra_compile_args=[
         "-std=c11",

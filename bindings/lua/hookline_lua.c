@@ -18,6 +18,7 @@
 static void (*const AREAS[])(lua_State *L) = {
     hll_open_signature,
     hll_open_ssrf,
+    hll_open_dedupe,
 };
 
 #define HLL_SECRETS_MT "hookline.secrets"

@@ -39,6 +39,7 @@ HLL_EXPORT int luaopen_hookline(lua_State *L);
 /* Area openers: the module table is on the top of the stack. */
 void hll_open_signature(lua_State *L);
 void hll_open_ssrf(lua_State *L);
+void hll_open_dedupe(lua_State *L);
 
 /* ------------------------------------------------------------- errors */
 

@@ -27,6 +27,7 @@ int hlpy_errors_init(PyObject *module);
 int hlpy_secret_init(PyObject *module);
 int hlpy_signature_init(PyObject *module);
 int hlpy_ssrf_init(PyObject *module);
+int hlpy_dedupe_init(PyObject *module);
 
 /* ------------------------------------------------------------- errors */
 

@@ -13,6 +13,7 @@ static const area_init AREAS[] = {
     hlpy_secret_init,
     hlpy_signature_init,
     hlpy_ssrf_init,
+    hlpy_dedupe_init,
 };
 
 static struct PyModuleDef hookline_module = {

@@ -9,6 +9,7 @@
 
 #include "hookline/common.h"
 #include "hookline/abi.h"
+#include "hookline/dedupe.h"
 #include "hookline/error.h"
 #include "hookline/secret.h"
 #include "hookline/signature.h"

@@ -56,6 +56,13 @@ static const struct code_text CODES[] = {
     {HL_E_STORE, "store", "the store failed"},
     {HL_E_ENGINE_FAILED, "engine_failed", "engine stopped after a store failure"},
     {HL_E_RETRY_AFTER, "retry_after", "Retry-After value malformed"},
+    {HL_E_STORE_FULL, "store_full", "store full"},
+    {HL_E_STORE_IO, "store_io", "store I/O error"},
+    {HL_E_STORE_CORRUPT, "store_corrupt", "store corrupt or not a store"},
+    {HL_E_STORE_READONLY, "store_readonly", "store is read-only"},
+    {HL_E_STORE_NO_SPACE, "store_no_space", "no space left for the store"},
+    {HL_E_STORE_BUSY, "store_busy", "store locked by another handle"},
+    {HL_E_STORE_SCHEMA, "store_schema", "store of an unsupported version"},
 };
 
 static const struct code_text *find_code(int code)

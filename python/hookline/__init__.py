@@ -7,6 +7,10 @@
 
 Failures raise subclasses of :class:`hookline.VerificationError` (a
 ``ValueError``), each with a stable ``.code`` string.
+
+Receiving (verify, parse, unpack batches, drop duplicates, HTTP answers):
+:class:`hookline.Receiver` with a :class:`hookline.SeenStore`, and the
+framework helpers in hookline.flask, hookline.django and hookline.asgi.
 """
 
 from ._hookline import (
@@ -17,6 +21,8 @@ from ._hookline import (
     MalformedHeader,
     MissingHeader,
     SignatureMismatch,
+    StoreError,
+    StoreFull,
     TimestampInFuture,
     TimestampTooOld,
     UnknownScheme,
@@ -24,6 +30,18 @@ from ._hookline import (
 )
 from ._hookline import __version__
 from .ssrf import URLRejected, check_url
+from .dedupe import SeenStore
+from .receiver import (
+    BadRequest,
+    Event,
+    PayloadTooLarge,
+    ReceiveError,
+    Receiver,
+    StoreUnavailable,
+    Tenant,
+    Unauthorized,
+    UnknownTenant,
+)
 from .signature import (
     DEFAULT_MAX_BODY,
     DEFAULT_TOLERANCE,
@@ -62,4 +80,16 @@ __all__ = [
     "UnknownScheme",
     "check_url",
     "URLRejected",
+    "SeenStore",
+    "StoreError",
+    "StoreFull",
+    "Receiver",
+    "Tenant",
+    "Event",
+    "ReceiveError",
+    "BadRequest",
+    "Unauthorized",
+    "UnknownTenant",
+    "PayloadTooLarge",
+    "StoreUnavailable",
 ]

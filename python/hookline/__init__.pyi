@@ -1,5 +1,18 @@
 # Public API of hookline (kept in step with __init__.py by tests/test_api.py).
-from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+import os
+from typing import (
+    Any,
+    Callable,
+    Container,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from ._hookline import BodyTooLarge as BodyTooLarge
 from ._hookline import Error as Error
@@ -8,6 +21,8 @@ from ._hookline import InvalidSecret as InvalidSecret
 from ._hookline import MalformedHeader as MalformedHeader
 from ._hookline import MissingHeader as MissingHeader
 from ._hookline import SignatureMismatch as SignatureMismatch
+from ._hookline import StoreError as StoreError
+from ._hookline import StoreFull as StoreFull
 from ._hookline import TimestampInFuture as TimestampInFuture
 from ._hookline import TimestampTooOld as TimestampTooOld
 from ._hookline import UnknownScheme as UnknownScheme
@@ -107,3 +122,122 @@ def check_url(
     deny_names: Iterable[str] = ...,
     resolve: bool = ...,
 ) -> str: ...
+class SeenStore:
+    def __init__(
+        self,
+        path: Optional[Union[str, "os.PathLike[str]"]] = ...,
+        *,
+        ttl: float = ...,
+        capacity: int = ...,
+        full: str = ...,
+        busy_timeout: float = ...,
+    ) -> None: ...
+    @property
+    def path(self) -> Optional[str]: ...
+    @property
+    def ttl(self) -> float: ...
+    @property
+    def backend(self) -> str: ...
+    def check_and_add(
+        self, id: _Text, now: Optional[float] = ..., *, ttl: Optional[float] = ...
+    ) -> bool: ...
+    def contains(self, id: _Text, now: Optional[float] = ...) -> bool: ...
+    def __contains__(self, id: object) -> bool: ...
+    def remove(self, id: _Text) -> bool: ...
+    def prune(self, now: Optional[float] = ...) -> int: ...
+    def stats(self) -> Dict[str, int]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "SeenStore": ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class ReceiveError(Error):
+    status: int
+    def __init__(self, message: str, *, code: Optional[str] = ..., status: Optional[int] = ...) -> None: ...
+
+class BadRequest(ReceiveError, ValueError): ...
+class Unauthorized(ReceiveError, VerificationError): ...
+class UnknownTenant(ReceiveError, LookupError): ...
+class PayloadTooLarge(ReceiveError): ...
+class StoreUnavailable(ReceiveError): ...
+
+class Event:
+    payload: Dict[str, Any]
+    id: Optional[str]
+    type: Optional[str]
+    tenant: Optional[str]
+    batch_id: Optional[str]
+    kind: str
+    marks: Tuple[str, ...]
+    def __init__(
+        self,
+        payload: Dict[str, Any],
+        id: Optional[str],
+        type: Optional[str],
+        tenant: Optional[str],
+        batch_id: Optional[str],
+        kind: str = ...,
+        marks: Tuple[str, ...] = ...,
+    ) -> None: ...
+
+class Tenant:
+    secrets: Optional[_Secrets]
+    scheme: str
+    tolerance: int
+    secret_encoding: str
+    token: Optional[str]
+    basic: Optional[Tuple[str, str]]
+    def __init__(
+        self,
+        secrets: Optional[_Secrets] = ...,
+        scheme: str = ...,
+        tolerance: int = ...,
+        secret_encoding: str = ...,
+        token: Optional[str] = ...,
+        basic: Optional[Tuple[str, str]] = ...,
+    ) -> None: ...
+
+class Receiver:
+    max_body: Optional[int]
+    seen: Optional[SeenStore]
+    name: str
+    def __init__(
+        self,
+        secrets: Optional[_Secrets] = ...,
+        *,
+        scheme: str = ...,
+        tolerance: int = ...,
+        secret_encoding: str = ...,
+        token: Optional[str] = ...,
+        basic: Optional[Tuple[str, str]] = ...,
+        tenants: Optional[Mapping[str, Tenant]] = ...,
+        tenant_of_event: Optional[Callable[[Dict[str, Any]], Any]] = ...,
+        known_tenants: Optional[Container[str]] = ...,
+        seen: Optional[SeenStore] = ...,
+        max_body: Optional[int] = ...,
+        batch_id_header: Optional[str] = ...,
+        dedupe_ttl: Optional[float] = ...,
+        name: str = ...,
+    ) -> None: ...
+    @property
+    def multi_tenant(self) -> bool: ...
+    def receive(
+        self,
+        body: _Body,
+        headers: _Headers,
+        *,
+        tenant: Optional[str] = ...,
+        token: Optional[str] = ...,
+        now: Optional[float] = ...,
+    ) -> List[Event]: ...
+    def release(self, events: Iterable[Event]) -> None: ...
+    def handle(
+        self,
+        body: _Body,
+        headers: _Headers,
+        handler: Callable[[Event], Any],
+        *,
+        tenant: Optional[str] = ...,
+        token: Optional[str] = ...,
+        now: Optional[float] = ...,
+    ) -> List[Event]: ...

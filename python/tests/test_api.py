@@ -20,7 +20,7 @@ PUBLIC = {
     "sign", "verify", "Signer", "Verifier", "VerifyResult", "generate_secret",
     "generate_keypair", "Error", "VerificationError", "MissingHeader", "MalformedHeader",
     "SignatureMismatch", "TimestampTooOld", "TimestampInFuture", "BodyTooLarge",
-    "InvalidSecret", "UnknownScheme", "__version__",
+    "InvalidSecret", "UnknownScheme", "__version__", "SeenStore", "StoreError", "StoreFull",
 }
 
 
@@ -55,7 +55,8 @@ def test_typing_files_are_installed():
 
 
 def test_public_stub_matches_all():
-    stub = _stub_names(PKG / "__init__.pyi") - {"Dict", "Iterable", "Mapping", "Optional",
+    stub = _stub_names(PKG / "__init__.pyi") - {"Any", "Callable", "Container", "Dict",
+                                                 "Iterable", "List", "Mapping", "Optional",
                                                  "Sequence", "Tuple", "Union"}
     assert stub == set(hookline.__all__)
 
@@ -104,6 +105,8 @@ def test_exception_instances_carry_stable_codes():
         hookline.InvalidSecret: "secret_malformed",
         hookline.UnknownScheme: "scheme_unknown",
         hookline.InvalidArgument: "invalid_argument",
+        hookline.StoreError: "store_io",
+        hookline.StoreFull: "store_full",
     }
     for cls, code in codes.items():
         assert cls.code == code

@@ -74,6 +74,14 @@ typedef enum hl_code {
     HL_E_STORE = 308,            /* the store interface reported a failure */
     HL_E_ENGINE_FAILED = 309,    /* an earlier store failure: rebuild the engine */
     HL_E_RETRY_AFTER = 310,      /* a Retry-After value is malformed */
+    /* storage (seen-id stores; durable stores) */
+    HL_E_STORE_FULL = 400,     /* the store holds its capacity of live entries */
+    HL_E_STORE_IO = 401,       /* cannot open or use the storage (bad path, I/O error) */
+    HL_E_STORE_CORRUPT = 402,  /* the storage is not a valid store (corrupt, foreign file) */
+    HL_E_STORE_READONLY = 403, /* the storage cannot be written */
+    HL_E_STORE_NO_SPACE = 404, /* the disk (or the configured size limit) is full */
+    HL_E_STORE_BUSY = 405,     /* locked by another handle for longer than the timeout */
+    HL_E_STORE_SCHEMA = 406,   /* a store of another version or kind */
 
     HL_CODE__SENTINEL /* not a code: one past the last one */
 } hl_code;
