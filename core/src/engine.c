@@ -143,6 +143,7 @@ static void batch_free(hli_batch *b)
 }
 
 static hli_batch *chain_remove(hli_endpoint *ep, hli_batch *b);
+static hl_code apply_outcome(hl_engine *e, hli_batch *b, const hl_outcome *o, hl_error *err);
 static int reserve_timers(hl_engine *e, size_t extra);
 static void ep_kick(hl_engine *e, hli_endpoint *ep);
 
@@ -233,13 +234,15 @@ static void batch_set_state(hl_engine *e, hli_batch *b, hl_batch_state to)
         hli_heap_arm(&e->heap, &b->timer, b->deadline_ms + 1);
         ep_kick(e, ep);
         break;
-    case HL_BATCH_IN_FLIGHT: /* the host has it; no timer, the outcome moves it */
+    case HL_BATCH_IN_FLIGHT: /* the host has it; its outcome (or lease expiry) moves it */
         e->in_flight++;
         ep->in_flight++;
         b->attempts++;
         b->total_attempts++;
         b->sent_ms = e->now;
         e->stats.attempts++;
+        if (e->opts.in_flight_lease_ms)
+            hli_heap_arm(&e->heap, &b->timer, e->now + e->opts.in_flight_lease_ms);
         break;
     case HL_BATCH_RETRY_WAIT:
         hli_heap_arm(&e->heap, &b->timer, b->next_attempt_ms);
@@ -1121,6 +1124,15 @@ static void fire_timers(hl_engine *e)
         case HL_BATCH_HELD:
             dead_letter(e, b, "deadline");
             break;
+        case HL_BATCH_IN_FLIGHT: { /* the host never answered: a timeout */
+            hl_outcome o = HL_OUTCOME_INIT;
+            o.failure = HL_FAILURE_TIMEOUT;
+            o.latency_ms = e->opts.in_flight_lease_ms;
+            o.body_excerpt = "in-flight lease expired";
+            o.body_excerpt_len = strlen(o.body_excerpt);
+            apply_outcome(e, b, &o, NULL);
+            break;
+        }
         default:
             break;
         }
@@ -1223,6 +1235,14 @@ hl_code hl_engine_report_outcome(hl_engine *e, const char *batch_id, const hl_ou
     hl_code rc = enter(e, now_ms, err);
     if (rc)
         return rc;
+    return leave(e, apply_outcome(e, b, o, err), err);
+}
+
+/* The policy for one finished attempt of in-flight batch `b` (reported by
+ * the host, or its lease expired). Returns HL_OK or HL_E_CALLBACK. */
+static hl_code apply_outcome(hl_engine *e, hli_batch *b, const hl_outcome *o, hl_error *err)
+{
+    hl_code rc = HL_OK;
     uint64_t now = e->now;
     hli_endpoint *ep = b->ep;
     int delivered = is_delivered(ep, o);
@@ -1320,7 +1340,7 @@ hl_code hl_engine_report_outcome(hl_engine *e, const char *batch_id, const hl_ou
     }
     if (ep) /* capacity came back */
         ep_kick(e, ep);
-    return leave(e, rc, err);
+    return rc;
 }
 
 /* ------------------------------------------------------ inspection, DLQ */

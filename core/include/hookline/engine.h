@@ -383,11 +383,15 @@ typedef struct hl_engine_options {
     hl_retry_fn decide;               /* optional */
     void *callback_user;              /* passed to the three callbacks */
     hl_store store;                   /* all NULL: nothing persisted */
+    /* A batch in flight longer than this is treated as an attempt that timed
+     * out (the host lost it); a late report then gets HL_E_BATCH_STATE.
+     * 0 = no lease (default): the host always reports. */
+    uint64_t in_flight_lease_ms;
 } hl_engine_options;
 
 #define HL_ENGINE_OPTIONS_INIT                                                                   \
     {HL_ENGINE_OPTIONS_VERSION, 0, 0, 24u * 3600u * 1000u, 0, NULL, NULL, NULL, NULL,            \
-     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}}
+     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}, 0}
 
 /*
  * hl_engine_new - a new, empty engine. `opts` may be NULL for the defaults
