@@ -531,7 +531,6 @@ hl_code hl_endpoint_update(hl_engine *e, const char *endpoint_id, const hl_endpo
     if ((rc = enter(e, now_ms, err)))
         return rc;
     routes_unindex(e, ep);
-    hl_ordering old_ordering = ep->opts.ordering;
     if ((rc = ep_set_options(ep, opts, err)) || routes_index(e, ep) != 0) {
         routes_index(e, ep);
         return leave(e, rc ? rc : hli_fail(err, HL_E_NOMEM, "out of memory"), err);
@@ -539,9 +538,8 @@ hl_code hl_endpoint_update(hl_engine *e, const char *endpoint_id, const hl_endpo
     /* Open batches were sized for the old limits: close them. */
     if (ep->open)
         batch_close(e, ep->open);
-    if (old_ordering != ep->opts.ordering) {
-        /* Existing chains keep their order; new events follow the new mode. */
-    }
+    /* Existing ordering chains keep their order; new events follow the new
+     * ordering mode. */
     if (!ep->throttled)
         ep->eff_rate = ep->opts.rate_per_s;
     if (opts->active && ep->disabled == HL_DISABLED_USER)
@@ -993,14 +991,16 @@ static hl_code enqueue(hl_engine *e, hli_endpoint *direct, const hl_event *ev, u
         rc = hli_fail(err, HL_E_BUFFER_TOO_SMALL, "event id needs %zu bytes", strlen(id) + 1);
         goto done;
     }
-    rc = direct ? add_target(&ts, &n, &cap, direct, err) : route_event(e, ev, &ts, &n, &cap, err);
+    hl_event resolved = *ev; /* the route callback sees the id, generated or given */
+    resolved.id = id;
+    rc = direct ? add_target(&ts, &n, &cap, direct, err)
+                : route_event(e, &resolved, &ts, &n, &cap, err);
     if (rc)
         goto done;
 
     /* Check everything before changing anything: all or nothing. */
     for (size_t i = 0; i < n; i++) {
         hli_endpoint *ep = ts[i].ep;
-        const char *body = json;
         size_t blen = len;
         if (e->opts.transform) {
             const char *tj = NULL;
@@ -1025,11 +1025,9 @@ static hl_code enqueue(hl_engine *e, hli_endpoint *direct, const hl_event *ev, u
                 }
                 memcpy(ts[i].json, tj, tl);
                 ts[i].len = tl;
-                body = ts[i].json;
                 blen = tl;
             }
         }
-        (void)body;
         size_t overhead = ep->opts.unbatched ? 0 : 2;
         if (blen + overhead > ep->opts.max_bytes) {
             rc = hli_fail(err, HL_E_EVENT_TOO_LARGE,
