@@ -168,6 +168,12 @@ HL_API int hl_event_filter_match(const char *pattern, const char *type);
 
 /* ------------------------------------------------------------- endpoints */
 
+/*
+ * Ordering. With HL_ORDERING_KEY, events that carry an ordering key are
+ * batched per key, and a key's next batch is HELD until the previous one is
+ * delivered or dead-lettered; other keys, and events without a key, are not
+ * held up.
+ */
 typedef enum hl_ordering {
     HL_ORDERING_NONE = 0, /* default: batches are independent */
     HL_ORDERING_KEY = 1   /* a key's next batch waits for the previous one to settle */
