@@ -257,8 +257,9 @@ static void test_batch_limits(void **state)
 
 static int route_even(void *user, const hl_event *ev, const char *endpoint_id, int filter_match)
 {
-    (void)ev;
     (void)filter_match;
+    assert_non_null(ev->id); /* generated before routing */
+    assert_memory_equal(ev->id, "evt_", 4);
     int *calls = user;
     (*calls)++;
     if (strcmp(endpoint_id, "boom") == 0)

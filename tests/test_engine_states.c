@@ -494,6 +494,42 @@ static void test_attempt_log_pruning(void **state)
     hl_engine_free(e);
 }
 
+static void test_in_flight_lease(void **state)
+{
+    (void)state;
+    hl_engine_options eo = HL_ENGINE_OPTIONS_INIT;
+    eo.seed = 9;
+    eo.in_flight_lease_ms = 30 * SEC;
+    hl_engine *e = NULL;
+    assert_int_equal(hl_engine_new(&e, &eo, NULL), HL_OK);
+    hl_endpoint_options o = ep_opts("https://a/");
+    o.linger_ms = 0;
+    add_ep(e, "a", &o, T0);
+    enqueue(e, "t", NULL, T0);
+    hl_action a = next(e, T0);
+    char id[HL_BATCH_ID_MAX];
+    strcpy(id, a.batch_id);
+    a = next(e, T0 + SEC);
+    assert_int_equal(a.kind, HL_ACTION_WAIT);
+    assert_int_equal(a.at_ms, T0 + 30 * SEC); /* the lease */
+    a = next(e, T0 + 30 * SEC);                /* expired: counted as a timeout */
+    hl_batch_info bi;
+    hl_engine_batch_get(e, id, &bi, NULL);
+    assert_int_equal(bi.state, HL_BATCH_RETRY_WAIT);
+    assert_int_equal(bi.last_failure, HL_FAILURE_TIMEOUT);
+    hl_attempt_record r;
+    assert_int_equal(hl_engine_attempt_at(e, 0, &r, NULL), HL_OK);
+    assert_string_equal(hl_failure_class_name(r.failure), "timeout");
+    /* the late answer is refused; the retry goes out with the same id */
+    assert_int_equal(report(e, id, 200, HL_FAILURE_NONE, NULL, T0 + 31 * SEC), HL_E_BATCH_STATE);
+    a = next(e, bi.next_attempt_ms);
+    assert_int_equal(a.kind, HL_ACTION_SEND);
+    assert_string_equal(a.batch_id, id);
+    assert_int_equal(a.attempt, 2);
+    assert_int_equal(report(e, id, 200, HL_FAILURE_NONE, NULL, bi.next_attempt_ms), HL_OK);
+    hl_engine_free(e);
+}
+
 static void test_bad_calls(void **state)
 {
     (void)state;
@@ -543,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_dead_letter_queue),
         cmocka_unit_test(test_remove_endpoint_with_batches),
         cmocka_unit_test(test_attempt_log_pruning),
+        cmocka_unit_test(test_in_flight_lease),
         cmocka_unit_test(test_bad_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,6 +143,7 @@ static void batch_free(hli_batch *b)
 }
 
 static hli_batch *chain_remove(hli_endpoint *ep, hli_batch *b);
+static hl_code apply_outcome(hl_engine *e, hli_batch *b, const hl_outcome *o, hl_error *err);
 static int reserve_timers(hl_engine *e, size_t extra);
 static void ep_kick(hl_engine *e, hli_endpoint *ep);
 
@@ -233,13 +234,15 @@ static void batch_set_state(hl_engine *e, hli_batch *b, hl_batch_state to)
         hli_heap_arm(&e->heap, &b->timer, b->deadline_ms + 1);
         ep_kick(e, ep);
         break;
-    case HL_BATCH_IN_FLIGHT: /* the host has it; no timer, the outcome moves it */
+    case HL_BATCH_IN_FLIGHT: /* the host has it; its outcome (or lease expiry) moves it */
         e->in_flight++;
         ep->in_flight++;
         b->attempts++;
         b->total_attempts++;
         b->sent_ms = e->now;
         e->stats.attempts++;
+        if (e->opts.in_flight_lease_ms)
+            hli_heap_arm(&e->heap, &b->timer, e->now + e->opts.in_flight_lease_ms);
         break;
     case HL_BATCH_RETRY_WAIT:
         hli_heap_arm(&e->heap, &b->timer, b->next_attempt_ms);
@@ -528,7 +531,6 @@ hl_code hl_endpoint_update(hl_engine *e, const char *endpoint_id, const hl_endpo
     if ((rc = enter(e, now_ms, err)))
         return rc;
     routes_unindex(e, ep);
-    hl_ordering old_ordering = ep->opts.ordering;
     if ((rc = ep_set_options(ep, opts, err)) || routes_index(e, ep) != 0) {
         routes_index(e, ep);
         return leave(e, rc ? rc : hli_fail(err, HL_E_NOMEM, "out of memory"), err);
@@ -536,9 +538,8 @@ hl_code hl_endpoint_update(hl_engine *e, const char *endpoint_id, const hl_endpo
     /* Open batches were sized for the old limits: close them. */
     if (ep->open)
         batch_close(e, ep->open);
-    if (old_ordering != ep->opts.ordering) {
-        /* Existing chains keep their order; new events follow the new mode. */
-    }
+    /* Existing ordering chains keep their order; new events follow the new
+     * ordering mode. */
     if (!ep->throttled)
         ep->eff_rate = ep->opts.rate_per_s;
     if (opts->active && ep->disabled == HL_DISABLED_USER)
@@ -990,14 +991,16 @@ static hl_code enqueue(hl_engine *e, hli_endpoint *direct, const hl_event *ev, u
         rc = hli_fail(err, HL_E_BUFFER_TOO_SMALL, "event id needs %zu bytes", strlen(id) + 1);
         goto done;
     }
-    rc = direct ? add_target(&ts, &n, &cap, direct, err) : route_event(e, ev, &ts, &n, &cap, err);
+    hl_event resolved = *ev; /* the route callback sees the id, generated or given */
+    resolved.id = id;
+    rc = direct ? add_target(&ts, &n, &cap, direct, err)
+                : route_event(e, &resolved, &ts, &n, &cap, err);
     if (rc)
         goto done;
 
     /* Check everything before changing anything: all or nothing. */
     for (size_t i = 0; i < n; i++) {
         hli_endpoint *ep = ts[i].ep;
-        const char *body = json;
         size_t blen = len;
         if (e->opts.transform) {
             const char *tj = NULL;
@@ -1022,11 +1025,9 @@ static hl_code enqueue(hl_engine *e, hli_endpoint *direct, const hl_event *ev, u
                 }
                 memcpy(ts[i].json, tj, tl);
                 ts[i].len = tl;
-                body = ts[i].json;
                 blen = tl;
             }
         }
-        (void)body;
         size_t overhead = ep->opts.unbatched ? 0 : 2;
         if (blen + overhead > ep->opts.max_bytes) {
             rc = hli_fail(err, HL_E_EVENT_TOO_LARGE,
@@ -1121,6 +1122,15 @@ static void fire_timers(hl_engine *e)
         case HL_BATCH_HELD:
             dead_letter(e, b, "deadline");
             break;
+        case HL_BATCH_IN_FLIGHT: { /* the host never answered: a timeout */
+            hl_outcome o = HL_OUTCOME_INIT;
+            o.failure = HL_FAILURE_TIMEOUT;
+            o.latency_ms = e->opts.in_flight_lease_ms;
+            o.body_excerpt = "in-flight lease expired";
+            o.body_excerpt_len = strlen(o.body_excerpt);
+            apply_outcome(e, b, &o, NULL);
+            break;
+        }
         default:
             break;
         }
@@ -1223,6 +1233,14 @@ hl_code hl_engine_report_outcome(hl_engine *e, const char *batch_id, const hl_ou
     hl_code rc = enter(e, now_ms, err);
     if (rc)
         return rc;
+    return leave(e, apply_outcome(e, b, o, err), err);
+}
+
+/* The policy for one finished attempt of in-flight batch `b` (reported by
+ * the host, or its lease expired). Returns HL_OK or HL_E_CALLBACK. */
+static hl_code apply_outcome(hl_engine *e, hli_batch *b, const hl_outcome *o, hl_error *err)
+{
+    hl_code rc = HL_OK;
     uint64_t now = e->now;
     hli_endpoint *ep = b->ep;
     int delivered = is_delivered(ep, o);
@@ -1320,7 +1338,7 @@ hl_code hl_engine_report_outcome(hl_engine *e, const char *batch_id, const hl_ou
     }
     if (ep) /* capacity came back */
         ep_kick(e, ep);
-    return leave(e, rc, err);
+    return rc;
 }
 
 /* ------------------------------------------------------ inspection, DLQ */

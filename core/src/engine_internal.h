@@ -1,7 +1,7 @@
 /*
  * engine_internal.h - the delivery engine's private structures, shared by
  * engine.c (state machine, scheduling), engine_endpoint.c (flow control,
- * breaker), engine_log.c (attempt log) and event.c. Not installed.
+ * breaker), engine_log.c (attempt log) and engine_event.c. Not installed.
  */
 #ifndef HOOKLINE_ENGINE_INTERNAL_H
 #define HOOKLINE_ENGINE_INTERNAL_H
@@ -129,7 +129,7 @@ struct hl_engine {
     hl_engine_stats stats;
 };
 
-/* event.c */
+/* engine_event.c */
 int hli_name_valid(const char *s, int allow_star);
 void hli_format_rfc3339(uint64_t ms, char out[32]);
 hl_code hli_event_serialize(hl_engine *e, const hl_event *ev, uint64_t now_ms, char *id_buf,

@@ -168,6 +168,12 @@ HL_API int hl_event_filter_match(const char *pattern, const char *type);
 
 /* ------------------------------------------------------------- endpoints */
 
+/*
+ * Ordering. With HL_ORDERING_KEY, events that carry an ordering key are
+ * batched per key, and a key's next batch is HELD until the previous one is
+ * delivered or dead-lettered; other keys, and events without a key, are not
+ * held up.
+ */
 typedef enum hl_ordering {
     HL_ORDERING_NONE = 0, /* default: batches are independent */
     HL_ORDERING_KEY = 1   /* a key's next batch waits for the previous one to settle */
@@ -383,11 +389,15 @@ typedef struct hl_engine_options {
     hl_retry_fn decide;               /* optional */
     void *callback_user;              /* passed to the three callbacks */
     hl_store store;                   /* all NULL: nothing persisted */
+    /* A batch in flight longer than this is treated as an attempt that timed
+     * out (the host lost it); a late report then gets HL_E_BATCH_STATE.
+     * 0 = no lease (default): the host always reports. */
+    uint64_t in_flight_lease_ms;
 } hl_engine_options;
 
 #define HL_ENGINE_OPTIONS_INIT                                                                   \
     {HL_ENGINE_OPTIONS_VERSION, 0, 0, 24u * 3600u * 1000u, 0, NULL, NULL, NULL, NULL,            \
-     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}}
+     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}, 0}
 
 /*
  * hl_engine_new - a new, empty engine. `opts` may be NULL for the defaults

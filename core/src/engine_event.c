@@ -1,4 +1,4 @@
-/* event.c - the event model: the catalogue of known types, filter patterns,
+/* engine_event.c - the event model: the catalogue of known types, filter patterns,
  * validation and the one serialisation every endpoint's batch starts from. */
 #include "engine_internal.h"
 
