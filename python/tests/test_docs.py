@@ -1,4 +1,4 @@
-"""Run the documentation: every ```python runnable block of docs/*.md is
+"""Run the documentation: every ```python runnable block of README.md and docs/*.md is
 executed in a fresh namespace (in a temporary directory, so files such as
 seen.db land there). Blocks that build a web app (a Flask or FastAPI `app`,
 or Django `urlpatterns`) are then sent a signed request, a repeat of it, a
@@ -19,7 +19,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 def blocks():
     out = []
-    for doc in sorted((ROOT / "docs").glob("*.md")):
+    for doc in [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md")):
         for i, m in enumerate(FENCE.finditer(doc.read_text())):
             out.append(pytest.param(m.group(1), id="%s-%d" % (doc.stem, i + 1)))
     return out
