@@ -52,6 +52,7 @@ build = {
             "../core/src/error.c",
             "../core/src/event_peek.c",
             "../core/src/mac.c",
+            "../core/src/metrics.c",
             "../core/src/retry_after.c",
             "../core/src/secret.c",
             "../core/src/sigheader.c",

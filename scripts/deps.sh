@@ -8,7 +8,7 @@ PACKAGES=(
     build-essential cmake pkg-config git
     clang libclang-rt-14-dev
     libssl-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev
-    libcmocka-dev
+    libcmocka-dev libmicrohttpd-dev
     # Python extension (offline: Debian's interpreter, venv, setuptools, wheel)
     python3 python3-dev python3-venv python3-setuptools python3-wheel python3-pip
     python3-pytest python3-hypothesis python3-flask python3-requests python3-cryptography
