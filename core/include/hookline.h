@@ -15,5 +15,6 @@
 #include "hookline/signature.h"
 #include "hookline/ssrf.h"
 #include "hookline/engine.h"
+#include "hookline/delivery.h"
 
 #endif /* HOOKLINE_H */

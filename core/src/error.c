@@ -63,6 +63,10 @@ static const struct code_text CODES[] = {
     {HL_E_STORE_NO_SPACE, "store_no_space", "no space left for the store"},
     {HL_E_STORE_BUSY, "store_busy", "store locked by another handle"},
     {HL_E_STORE_SCHEMA, "store_schema", "store of an unsupported version"},
+    {HL_E_DELIVERY_INVALID, "delivery_invalid", "endpoint delivery options invalid"},
+    {HL_E_TRANSPORT, "transport", "HTTP transport failure"},
+    {HL_E_OAUTH2, "oauth2", "OAuth2 token request failed"},
+    {HL_E_DRAINING, "draining", "dispatcher is draining"},
 };
 
 static const struct code_text *find_code(int code)

@@ -82,6 +82,11 @@ typedef enum hl_code {
     HL_E_STORE_NO_SPACE = 404, /* the disk (or the configured size limit) is full */
     HL_E_STORE_BUSY = 405,     /* locked by another handle for longer than the timeout */
     HL_E_STORE_SCHEMA = 406,   /* a store of another version or kind */
+    /* transport (drivers: the libcurl dispatcher; hookline/delivery.h) */
+    HL_E_DELIVERY_INVALID = 500, /* endpoint delivery options rejected (header, auth, TLS, timeout) */
+    HL_E_TRANSPORT = 501,        /* libcurl could not set up or run a transfer */
+    HL_E_OAUTH2 = 502,           /* the OAuth2 token endpoint failed or gave no usable token */
+    HL_E_DRAINING = 503,         /* the dispatcher is draining and takes no new work */
 
     HL_CODE__SENTINEL /* not a code: one past the last one */
 } hl_code;
