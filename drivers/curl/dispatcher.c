@@ -1087,7 +1087,9 @@ hl_code hl_dispatcher_drain(hl_dispatcher *d, uint64_t deadline_ms, hl_dispatch_
     begin_step(d, &p, err);
     p.engine_action = HL_ACTION_IDLE;
     /* Bounded: every transfer has its own timeout, so in_flight reaches 0
-     * even when the clock is a test's and never reaches the deadline. */
+     * even when the clock is a test's and never reaches the deadline.
+     * Transfers already over are collected first, whatever the deadline. */
+    rc = pump(d, err);
     while (rc == HL_OK && d->in_flight > 0) {
         uint64_t now = now_ms(d);
         if (now >= deadline_ms)
