@@ -389,8 +389,7 @@ static hl_code verify_logged(json_t *r, const char *secret_text, int64_t now_s)
 static hl_batch_info batch_of(hl_engine *e, const char *endpoint)
 {
     hl_batch_info info;
-    hl_engine_stats st;
-    hl_engine_stats_get(e, &st);
+    memset(&info, 0, sizeof info);
     /* the test endpoints hold one batch each: find it through the attempt log */
     size_t n = hl_engine_attempt_count(e);
     for (size_t i = n; i-- > 0;) {
@@ -457,6 +456,14 @@ static void test_success_signed_with_headers(void **state)
     assert_true(reports[0].bytes_sent > 0);
     assert_int_equal(reports[0].http_version, 11);
     assert_int_equal(reports[0].test, 0);
+    assert_string_equal(report_msg[0], "");
+
+    /* the next batch reuses the kept-alive connection */
+    enqueue_to(e, "ok");
+    run_until_finished(d, 1);
+    assert_int_equal(n_reports, 2);
+    assert_int_equal(reports[1].status, 200);
+    assert_int_equal(reports[1].connection_reused, 1);
     hl_dispatcher_free(d);
     hl_engine_free(e);
 }
@@ -887,6 +894,37 @@ static void test_drain(void **state)
     hl_engine_free(e);
 }
 
+static void test_connection_limit(void **state)
+{
+    hl_engine *e = new_engine();
+    hl_dispatcher_options o = HL_DISPATCHER_OPTIONS_INIT;
+    hl_dispatcher *d = NULL;
+    hl_delivery_options dopts = delivery();
+    hl_dispatch_progress p;
+    (void)state;
+    o.policy = policy;
+    o.clock_ms = test_clock;
+    o.max_connections = 2;
+    assert_int_equal(hl_dispatcher_new(&d, e, &o, NULL), HL_OK);
+    add_endpoint(e, d, "s1", url_of(0, &plain, "http", "/slow/300"), &dopts);
+    add_endpoint(e, d, "s2", url_of(1, &plain, "http", "/slow/300"), &dopts);
+    add_endpoint(e, d, "s3", url_of(2, &plain, "http", "/slow/300"), &dopts);
+    enqueue_to(e, "s1");
+    enqueue_to(e, "s2");
+    enqueue_to(e, "s3");
+    assert_int_equal(hl_dispatcher_step(d, 0, &p, NULL), HL_OK);
+    assert_int_equal(p.started, 2);
+    assert_int_equal(p.engine_action, HL_ACTION_SEND); /* more work, no room */
+    assert_int_equal(hl_dispatcher_in_flight(d), 2);
+    hl_engine_stats st;
+    hl_engine_stats_get(e, &st);
+    assert_int_equal(st.batches[HL_BATCH_QUEUED], 1);
+    p = run_until_finished(d, 3);
+    assert_int_equal(p.succeeded, 3);
+    hl_dispatcher_free(d);
+    hl_engine_free(e);
+}
+
 static void test_endpoint_management(void **state)
 {
     hl_dispatcher *d = new_dispatcher(NULL, NULL);
@@ -923,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_send_test_paths),
         cmocka_unit_test(test_tls_and_mutual_tls),
         cmocka_unit_test(test_drain),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_endpoint_management),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
