@@ -50,6 +50,8 @@ struct server {
 
 static char tmpdir[256];
 static struct server plain, tls, mtls;
+static uint16_t h2_port; /* nginx with TLS and HTTP/2; 0 when nginx is absent */
+static char nginx_pidfile[300];
 static uint16_t refused_port;
 static hl_url_policy *policy;
 static uint64_t fake_now = T0;
@@ -126,6 +128,50 @@ static void stop_server(struct server *s)
     }
 }
 
+/* nginx speaking HTTP/2 over TLS on 127.0.0.2 (daemonised; stopped by the
+ * pid in its pid file). Returns 0, or -1 when nginx is not installed. */
+static int start_nginx(void)
+{
+    const char *bin = access("/usr/sbin/nginx", X_OK) == 0 ? "/usr/sbin/nginx" : NULL;
+    char conf[300], cmd[900];
+    FILE *f;
+    if (!bin)
+        return -1;
+    snprintf(conf, sizeof conf, "%s/nginx.conf", tmpdir);
+    snprintf(nginx_pidfile, sizeof nginx_pidfile, "%s/nginx.pid", tmpdir);
+    if ((f = fopen(conf, "w")) == NULL)
+        return -1;
+    fprintf(f,
+            "%s\nworker_processes 1;\npid %s;\nerror_log %s/nginx-error.log;\n"
+            "events {}\nhttp {\n access_log off;\n client_body_temp_path %s;\n"
+            " proxy_temp_path %s;\n fastcgi_temp_path %s;\n uwsgi_temp_path %s;\n"
+            " scgi_temp_path %s;\n"
+            " server {\n  listen 127.0.0.2:%u ssl http2;\n"
+            "  ssl_certificate %s/server.pem;\n  ssl_certificate_key %s/server.key;\n"
+            "  location / { default_type application/json; return 200 '{\"h2\":true}'; }\n"
+            " }\n}\n",
+            geteuid() == 0 ? "user root;" : "", nginx_pidfile, tmpdir, tmpdir, tmpdir, tmpdir,
+            tmpdir, tmpdir, h2_port, tmpdir, tmpdir);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s -p %s -c %s -e %s/nginx-error.log", bin, tmpdir, conf, tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void stop_nginx(void)
+{
+    FILE *f = fopen(nginx_pidfile, "r");
+    long pid = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "%ld", &pid) == 1 && pid > 0) {
+        kill((pid_t)pid, SIGQUIT);
+        /* bounded: 5 s for the master to exit */
+        for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
+            usleep(100000);
+    }
+    fclose(f);
+}
+
 /* A port nothing listens on: bound, then closed. */
 static uint16_t free_port(void)
 {
@@ -160,13 +206,16 @@ static int setup(void **state)
         start_server(&mtls, "mtls", cert, key, ca) != 0)
         return -1;
     refused_port = free_port();
+    h2_port = free_port();
+    if (start_nginx() != 0)
+        h2_port = 0;
 
-    uint16_t ports[] = {plain.port, tls.port, mtls.port, refused_port};
+    uint16_t ports[] = {plain.port, tls.port, mtls.port, refused_port, h2_port};
     const char *cidrs[] = {"127.0.0.2/32"};
     hl_url_options uo = HL_URL_OPTIONS_INIT;
     uo.allow_http = 1;
     uo.allow_ports = ports;
-    uo.n_allow_ports = 4;
+    uo.n_allow_ports = h2_port ? 5 : 4;
     uo.allow_cidrs = cidrs;
     uo.n_allow_cidrs = 1;
     return hl_url_policy_new(&policy, &uo, NULL) == HL_OK ? 0 : -1;
@@ -179,6 +228,7 @@ static int teardown(void **state)
     stop_server(&plain);
     stop_server(&tls);
     stop_server(&mtls);
+    stop_nginx();
     hl_url_policy_free(policy);
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
@@ -859,6 +909,30 @@ static void test_tls_and_mutual_tls(void **state)
     hl_dispatcher_free(d);
 }
 
+static void test_http2(void **state)
+{
+    char ca[300], url[128];
+    hl_delivery_options o = delivery();
+    hl_test_response out;
+    hl_error err = HL_ERROR_INIT;
+    (void)state;
+    if (!h2_port)
+        skip();
+    snprintf(ca, sizeof ca, "%s/ca.pem", tmpdir);
+    snprintf(url, sizeof url, "https://127.0.0.2:%u/hook", h2_port);
+    hl_dispatcher *d = new_dispatcher(NULL, ca);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(hl_dispatcher_send_test(d, url, &o, "[]", 2, NULL, 0, &out, &err),
+                         HL_OK);
+        if (out.status != 200)
+            fail_msg("h2: status %d failure %d: %s", out.status, out.failure, out.message);
+        assert_int_equal(out.http_version, 20);
+    }
+    assert_int_equal(n_reports, 2);
+    assert_int_equal(reports[1].connection_reused, 1);
+    hl_dispatcher_free(d);
+}
+
 static void test_drain(void **state)
 {
     hl_engine *e = new_engine();
@@ -960,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_oauth2_client_credentials),
         cmocka_unit_test(test_send_test_paths),
         cmocka_unit_test(test_tls_and_mutual_tls),
+        cmocka_unit_test(test_http2),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_endpoint_management),
