@@ -275,16 +275,18 @@ static int write_batch_row(hl_outbox *ob, const hl_batch_info *b)
     return run(st);
 }
 
-/* A closed batch: its body once, its event rows gone. */
+/* A closed batch: its event rows gone, its body once. In that order: the
+ * pages the events free are reused for the body, so a batch can close (and
+ * be delivered, freeing space) even when the file is at its size limit. */
 static int write_body(hl_outbox *ob, const char *batch_id, const char *body, size_t len)
 {
     int rc;
+    sqlite3_bind_text(ob->st[S_EVENTS_DEL], 1, batch_id, -1, SQLITE_STATIC);
+    if ((rc = run(ob->st[S_EVENTS_DEL])) != SQLITE_OK)
+        return rc;
     sqlite3_bind_text(ob->st[S_BODY_PUT], 1, batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob64(ob->st[S_BODY_PUT], 2, body, len, SQLITE_STATIC);
-    if ((rc = run(ob->st[S_BODY_PUT])) != SQLITE_OK)
-        return rc;
-    sqlite3_bind_text(ob->st[S_EVENTS_DEL], 1, batch_id, -1, SQLITE_STATIC);
-    return run(ob->st[S_EVENTS_DEL]);
+    return run(ob->st[S_BODY_PUT]);
 }
 
 static int st_batch_changed(void *user, const hl_batch_info *b)
