@@ -18,6 +18,8 @@ PACKAGES=(
     nginx libnginx-mod-http-lua
     # tests/nginx/run.sh sends its requests with curl
     curl
+    # tests/servers/make_certs.sh: the dispatcher test's throwaway CA
+    openssl
 )
 
 missing=()

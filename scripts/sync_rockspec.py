@@ -11,7 +11,7 @@ SPEC = ROOT / "lua" / "hookline-0.1.0-1.rockspec"
 
 def main() -> None:
     srcs = (sorted(ROOT.glob("bindings/lua/*.c")) + [ROOT / "drivers/net/resolver_getaddrinfo.c"]
-            + sorted(ROOT.glob("drivers/sqlite/seen_sqlite.c")) + sorted(ROOT.glob("core/src/*.c")))
+            + sorted(ROOT.glob("drivers/sqlite/*.c")) + sorted(ROOT.glob("core/src/*.c")))
     lines = "".join('            "../%s",\n' % p.relative_to(ROOT) for p in srcs)
     text = SPEC.read_text()
     new = re.sub(r"(         sources = \{\n)(.*?)(         \},\n)", lambda m: m.group(1) + lines + m.group(3),

@@ -16,5 +16,7 @@
 #include "hookline/ssrf.h"
 #include "hookline/engine.h"
 #include "hookline/metrics.h"
+#include "hookline/delivery.h"
+#include "hookline/endpoint_config.h"
 
 #endif /* HOOKLINE_H */

@@ -63,6 +63,15 @@ static const struct code_text CODES[] = {
     {HL_E_STORE_NO_SPACE, "store_no_space", "no space left for the store"},
     {HL_E_STORE_BUSY, "store_busy", "store locked by another handle"},
     {HL_E_STORE_SCHEMA, "store_schema", "store of an unsupported version"},
+    {HL_E_CONFIG_UNKNOWN_FIELD, "config_unknown_field", "unknown configuration field"},
+    {HL_E_CONFIG_TYPE, "config_type", "configuration value of the wrong type"},
+    {HL_E_CONFIG_RANGE, "config_range", "configuration value out of range"},
+    {HL_E_CONFIG_MISSING, "config_missing", "required configuration field missing"},
+    {HL_E_ENDPOINT_TEST_FAILED, "endpoint_test_failed", "the endpoint test request got no 2xx"},
+    {HL_E_DELIVERY_INVALID, "delivery_invalid", "endpoint delivery options invalid"},
+    {HL_E_TRANSPORT, "transport", "HTTP transport failure"},
+    {HL_E_OAUTH2, "oauth2", "OAuth2 token request failed"},
+    {HL_E_DRAINING, "draining", "dispatcher is draining"},
 };
 
 static const struct code_text *find_code(int code)

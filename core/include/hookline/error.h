@@ -82,6 +82,17 @@ typedef enum hl_code {
     HL_E_STORE_NO_SPACE = 404, /* the disk (or the configured size limit) is full */
     HL_E_STORE_BUSY = 405,     /* locked by another handle for longer than the timeout */
     HL_E_STORE_SCHEMA = 406,   /* a store of another version or kind */
+    /* endpoint configuration documents (hookline/endpoint_config.h) */
+    HL_E_CONFIG_UNKNOWN_FIELD = 407, /* a field the configuration format does not have */
+    HL_E_CONFIG_TYPE = 408,          /* a configuration value of the wrong JSON type */
+    HL_E_CONFIG_RANGE = 409,         /* a configuration value out of range or not an allowed name */
+    HL_E_CONFIG_MISSING = 410,       /* a required configuration field is absent */
+    HL_E_ENDPOINT_TEST_FAILED = 411, /* the registration webhook.test request got no 2xx */
+    /* transport (drivers: the libcurl dispatcher; hookline/delivery.h) */
+    HL_E_DELIVERY_INVALID = 500, /* endpoint delivery options rejected (header, auth, TLS, timeout) */
+    HL_E_TRANSPORT = 501,        /* libcurl could not set up or run a transfer */
+    HL_E_OAUTH2 = 502,           /* the OAuth2 token endpoint failed or gave no usable token */
+    HL_E_DRAINING = 503,         /* the dispatcher is draining and takes no new work */
 
     HL_CODE__SENTINEL /* not a code: one past the last one */
 } hl_code;

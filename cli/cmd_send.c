@@ -1,0 +1,218 @@
+/* cmd_send.c - hookline send [FILE]: enqueue NDJSON events.
+ *
+ * One JSON object per line: {"type": "email.outbound.delivered",
+ * "data": {...}, "id": "evt_…" (optional), "created_at": RFC 3339 or unix ms
+ * (optional), "ordering_key": "…" (optional)}. Each line is checked; bad
+ * lines are reported with their line number and skipped, the good ones are
+ * enqueued in transactions of CHUNK events. Exit 1 when any line was bad. */
+#define _GNU_SOURCE /* strptime, timegm */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHUNK 1000
+#define MAX_LINE (1024u * 1024u)
+
+typedef struct pending {
+    hl_event events[CHUNK];
+    char *owned[CHUNK][4]; /* id, type, data, ordering_key copies */
+    size_t line_no[CHUNK];
+    size_t n;
+} pending;
+
+static void pending_clear(pending *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        for (int k = 0; k < 4; k++)
+            free(p->owned[i][k]);
+    p->n = 0;
+}
+
+/* "2026-05-07T12:00:00Z" / "2026-05-07T12:00:00.123Z" into unix ms. */
+static int parse_rfc3339(const char *s, uint64_t *ms)
+{
+    struct tm tm;
+    unsigned frac = 0;
+    int n = 0;
+    const char *rest;
+    memset(&tm, 0, sizeof tm);
+    rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return -1;
+    if (*rest == '.') {
+        unsigned digits = 0;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+            if (digits < 3)
+                frac = frac * 10 + (unsigned)(*rest - '0'), n++;
+        while (n++ < 3)
+            frac *= 10;
+    }
+    if (strcmp(rest, "Z") != 0)
+        return -1;
+    *ms = (uint64_t)timegm(&tm) * 1000u + frac;
+    return 0;
+}
+
+static void report_bad(const cli *c, size_t number, const char *why)
+{
+    if (c->json)
+        cli_print_json(json_pack("{s:I, s:s}", "line", (json_int_t)number, "error", why));
+    else
+        fprintf(stderr, "line %zu: %s\n", number, why);
+}
+
+/* Enqueue the pending events. An event the engine refuses (bad type, too
+ * large, ...) is reported as a bad line and the rest still go; any other
+ * failure (storage) stops: returns 1 with `err` set. */
+static int flush_chunk(const cli *c, hl_worker *w, pending *p, size_t *enqueued, size_t *bad,
+                       hl_error *err)
+{
+    size_t start = 0;
+    while (start < p->n) {
+        size_t done = 0;
+        hl_code rc = hl_worker_enqueue_many(w, p->events + start, p->n - start, &done, err);
+        *enqueued += done;
+        if (rc == HL_OK)
+            break;
+        if (rc != HL_E_EVENT_INVALID && rc != HL_E_EVENT_TOO_LARGE) {
+            pending_clear(p);
+            return 1;
+        }
+        report_bad(c, p->line_no[start + done], err->message);
+        (*bad)++;
+        start += done + 1;
+    }
+    pending_clear(p);
+    return 0;
+}
+
+/* One line into p's next slot; returns NULL or the reason it is bad. */
+static const char *take_line(char *line, size_t number, pending *p)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *v;
+    hl_event *ev = &p->events[p->n];
+    char **own = p->owned[p->n];
+    const char *key;
+    static char reason[256];
+    *ev = (hl_event)HL_EVENT_INIT;
+    memset(own, 0, 4 * sizeof *own);
+    if (!o) {
+        snprintf(reason, sizeof reason, "not JSON: %s", jerr.text);
+        return reason;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return "not a JSON object";
+    }
+    json_object_foreach(o, key, v) {
+        if (strcmp(key, "type") && strcmp(key, "data") && strcmp(key, "id") &&
+            strcmp(key, "created_at") && strcmp(key, "ordering_key")) {
+            snprintf(reason, sizeof reason, "unknown field \"%.64s\"", key);
+            json_decref(o);
+            return reason;
+        }
+    }
+    if (!json_is_string(v = json_object_get(o, "type"))) {
+        json_decref(o);
+        return "\"type\" (a string) is required";
+    }
+    own[1] = strdup(json_string_value(v));
+    if ((v = json_object_get(o, "id")) && !json_is_null(v)) {
+        if (!json_is_string(v)) {
+            json_decref(o);
+            free(own[1]);
+            return "\"id\" must be a string";
+        }
+        own[0] = strdup(json_string_value(v));
+    }
+    if ((v = json_object_get(o, "ordering_key")) && json_is_string(v))
+        own[3] = strdup(json_string_value(v));
+    if ((v = json_object_get(o, "created_at"))) {
+        if (json_is_integer(v) && json_integer_value(v) > 0)
+            ev->created_at_ms = (uint64_t)json_integer_value(v);
+        else if (!json_is_string(v) || parse_rfc3339(json_string_value(v), &ev->created_at_ms)) {
+            for (int k = 0; k < 4; k++)
+                free(own[k]);
+            json_decref(o);
+            return "\"created_at\" must be RFC 3339 UTC (…Z) or unix milliseconds";
+        }
+    }
+    if ((v = json_object_get(o, "data")))
+        own[2] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(o);
+    ev->id = own[0];
+    ev->type = own[1];
+    ev->data = own[2];
+    ev->data_len = own[2] ? strlen(own[2]) : 0;
+    ev->ordering_key = own[3];
+    p->line_no[p->n] = number;
+    p->n++;
+    return NULL;
+}
+
+int cmd_send(cli *c, int argc, char **argv)
+{
+    static const cli_opt_spec SPEC[] = {{NULL, 0}};
+    FILE *in = stdin;
+    hl_worker *w = NULL;
+    hl_error err = HL_ERROR_INIT;
+    pending *p;
+    char *line = NULL;
+    size_t cap = 0, enqueued = 0, bad = 0, number = 0;
+    ssize_t got;
+    int rc = cli_parse(c, argc, argv, SPEC);
+    if (rc)
+        return rc;
+    if (c->n_pos > 1)
+        return cli_usage("usage: hookline send [FILE]   (NDJSON events; stdin when absent)");
+    if (c->n_pos == 1 && strcmp(c->pos[0], "-") && !(in = fopen(c->pos[0], "r"))) {
+        fprintf(stderr, "hookline: cannot open %s\n", c->pos[0]);
+        return 1;
+    }
+    if (!(p = calloc(1, sizeof *p)) || (rc = cli_open_worker(c, &w, NULL, NULL)) != 0) {
+        free(p);
+        if (in != stdin)
+            fclose(in);
+        return rc ? rc : 1;
+    }
+    while ((got = getline(&line, &cap, in)) >= 0) {
+        const char *why;
+        number++;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+            line[--got] = '\0';
+        if (got == 0)
+            continue;
+        if ((size_t)got > MAX_LINE)
+            why = "line longer than 1 MiB";
+        else
+            why = take_line(line, number, p);
+        if (why) {
+            bad++;
+            report_bad(c, number, why);
+            continue;
+        }
+        if (p->n == CHUNK && flush_chunk(c, w, p, &enqueued, &bad, &err)) {
+            rc = cli_fail("enqueueing", &err);
+            break;
+        }
+    }
+    if (!rc && flush_chunk(c, w, p, &enqueued, &bad, &err))
+        rc = cli_fail("enqueueing", &err);
+    pending_clear(p);
+    free(p);
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    hl_worker_close(w);
+    if (c->json)
+        cli_print_json(json_pack("{s:I, s:I}", "enqueued", (json_int_t)enqueued, "rejected_lines",
+                                 (json_int_t)bad));
+    else
+        fprintf(stderr, "enqueued %zu events%s", enqueued, bad ? "" : "\n");
+    if (bad && !c->json)
+        fprintf(stderr, ", %zu bad lines skipped\n", bad);
+    return rc ? rc : bad ? 1 : 0;
+}

@@ -1,0 +1,776 @@
+/*
+ * worker.c - outbox + engine + dispatcher in one handle (hookline/worker.h).
+ *
+ * The one recovery rule: when the store fails (disk full, read-only), the
+ * file holds the state before the failed call and the engine's memory is
+ * ahead of it, so the engine and dispatcher are thrown away and rebuilt from
+ * the file (hl_outbox_restore). Attempts in flight at that moment are sent
+ * again later - at-least-once, never lost.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, gmtime_r, nanosleep */
+
+#include "hookline/worker.h"
+
+#include "hookline/net.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct hl_worker {
+    hl_worker_options opts;
+    char *db_path;
+    char *ca_file;
+    hl_resolver resolver;
+    hl_url_policy *policy;
+    hl_outbox *ob;
+    hl_engine *engine;
+    hl_dispatcher *disp;
+    int broken;  /* a rebuild failed: try again at the next call */
+    int drained; /* hl_worker_drain ran on this dispatcher */
+    uint64_t last_prune;
+};
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static hl_code fail(hl_error *err, hl_code code, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static uint64_t system_clock(void *user)
+{
+    struct timespec ts;
+    (void)user;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t hl_worker_now(const hl_worker *w)
+{
+    return w->opts.clock_ms(w->opts.clock_user);
+}
+
+static char *dup_str(const char *s)
+{
+    char *d;
+    if (s == NULL)
+        return NULL;
+    if ((d = malloc(strlen(s) + 1)) != NULL)
+        strcpy(d, s);
+    return d;
+}
+
+/* --------------------------------------------------------- build, rebuild */
+
+static int on_restored_endpoint(void *user, const char *id, const hl_endpoint_config *cfg)
+{
+    hl_worker *w = user;
+    const hl_delivery_options *d = hl_endpoint_config_delivery(cfg);
+    /* Without secrets (not possible through this API) deliveries fail as
+     * "unconfigured" and are retried: better than refusing to start. */
+    if (d->n_secrets == 0)
+        return 0;
+    return hl_dispatcher_endpoint_set(w->disp, id, d, NULL) == HL_OK ? 0 : -1;
+}
+
+static void teardown(hl_worker *w)
+{
+    hl_dispatcher_free(w->disp);
+    hl_engine_free(w->engine);
+    w->disp = NULL;
+    w->engine = NULL;
+}
+
+static hl_code build(hl_worker *w, size_t *restored, hl_error *err)
+{
+    hl_engine_options eo = HL_ENGINE_OPTIONS_INIT;
+    hl_dispatcher_options dopts = HL_DISPATCHER_OPTIONS_INIT;
+    hl_code rc;
+
+    eo.seed = w->opts.seed;
+    eo.store = hl_outbox_store(w->ob);
+    eo.attempt_retention_ms = w->opts.outbox.attempt_retention_ms;
+    eo.in_flight_lease_ms = w->opts.in_flight_lease_ms;
+    if ((rc = hl_engine_new(&w->engine, &eo, err)) != HL_OK)
+        return rc;
+    dopts.policy = w->policy;
+    dopts.resolver = &w->resolver;
+    dopts.clock_ms = w->opts.clock_ms;
+    dopts.clock_user = w->opts.clock_user;
+    dopts.max_connections = w->opts.max_connections;
+    dopts.ca_file = w->ca_file;
+    dopts.on_attempt = w->opts.on_attempt;
+    dopts.attempt_user = w->opts.attempt_user;
+    if ((rc = hl_dispatcher_new(&w->disp, w->engine, &dopts, err)) != HL_OK) {
+        teardown(w);
+        return rc;
+    }
+    w->drained = 0;
+    rc = hl_outbox_restore(w->ob, w->engine, hl_worker_now(w), on_restored_endpoint, w, restored,
+                           err);
+    if (rc != HL_OK)
+        teardown(w);
+    return rc;
+}
+
+static hl_code rebuild(hl_worker *w, hl_error *err)
+{
+    hl_code rc;
+    teardown(w);
+    hl_outbox_rollback(w->ob);
+    rc = build(w, NULL, err);
+    w->broken = rc != HL_OK;
+    return rc;
+}
+
+/* Every call starts here: a worker whose last rebuild failed tries again. */
+static hl_code ready(hl_worker *w, hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    return w->broken ? rebuild(w, err) : HL_OK;
+}
+
+/*
+ * An engine call answered `rc`. A store failure becomes the storage code
+ * the outbox saw (store_no_space, ...) and the state is rebuilt from the
+ * file; anything else passes through.
+ */
+static hl_code settle_store(hl_worker *w, hl_code rc, hl_error *err)
+{
+    hl_error why;
+    if (rc != HL_E_STORE && rc != HL_E_ENGINE_FAILED)
+        return rc;
+    why = *hl_outbox_last_error(w->ob);
+    if (why.code == HL_OK)
+        why.code = HL_E_STORE, snprintf(why.message, sizeof why.message, "outbox: store failed");
+    (void)rebuild(w, NULL);
+    return fail(err, why.code, "%s", why.message);
+}
+
+hl_code hl_worker_open(hl_worker **out, const hl_worker_options *opts, size_t *restored,
+                       hl_error *err)
+{
+    hl_worker *w;
+    hl_code rc;
+
+    if (out == NULL || opts == NULL || opts->db_path == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: options and db_path are required");
+    if (opts->version != HL_WORKER_OPTIONS_VERSION)
+        return fail(err, HL_E_INVALID_ARGUMENT, "hl_worker_options version %u (expected %d)",
+                    opts->version, HL_WORKER_OPTIONS_VERSION);
+    if ((w = calloc(1, sizeof *w)) == NULL)
+        return fail(err, HL_E_NOMEM, "out of memory for a worker");
+    w->opts = *opts;
+    if (w->opts.clock_ms == NULL)
+        w->opts.clock_ms = system_clock;
+    if (w->opts.max_connections == 0)
+        w->opts.max_connections = 64;
+    if (w->opts.prune_every_ms == 0)
+        w->opts.prune_every_ms = 60000;
+    w->resolver = opts->resolver ? *opts->resolver : hl_resolver_getaddrinfo();
+    w->db_path = dup_str(opts->db_path);
+    w->ca_file = dup_str(opts->ca_file);
+    w->opts.db_path = w->db_path;
+    w->opts.ca_file = w->ca_file;
+    w->opts.resolver = NULL;
+    if (w->db_path == NULL || (opts->ca_file && w->ca_file == NULL)) {
+        hl_worker_close(w);
+        return fail(err, HL_E_NOMEM, "out of memory for a worker");
+    }
+    if ((rc = hl_url_policy_new(&w->policy, &opts->url, err)) != HL_OK ||
+        (rc = hl_outbox_open(&w->ob, w->db_path, &opts->outbox, err)) != HL_OK ||
+        (rc = build(w, restored, err)) != HL_OK) {
+        hl_worker_close(w);
+        return rc;
+    }
+    w->last_prune = hl_worker_now(w);
+    *out = w;
+    return HL_OK;
+}
+
+void hl_worker_close(hl_worker *w)
+{
+    if (w == NULL)
+        return;
+    teardown(w);
+    hl_outbox_close(w->ob);
+    hl_url_policy_free(w->policy);
+    free(w->db_path);
+    free(w->ca_file);
+    free(w);
+}
+
+hl_engine *hl_worker_engine(hl_worker *w)
+{
+    return w ? w->engine : NULL;
+}
+
+hl_outbox *hl_worker_outbox(hl_worker *w)
+{
+    return w ? w->ob : NULL;
+}
+
+hl_dispatcher *hl_worker_dispatcher(hl_worker *w)
+{
+    return w ? w->disp : NULL;
+}
+
+/* -------------------------------------------------------------- endpoints */
+
+/* A fresh secret's text for `scheme` into buf (wiped by the caller). */
+static hl_code generate_secret(hl_scheme scheme, char *buf, size_t cap, hl_error *err)
+{
+    hl_secret *s = NULL;
+    hl_code rc = hl_secret_generate(&s, scheme, err);
+    if (rc == HL_OK)
+        rc = hl_secret_format(s, scheme, buf, cap, NULL, err);
+    hl_secret_free(s);
+    return rc;
+}
+
+/*
+ * Parse `json`, check its URL (stored normalised), fill in secrets (the
+ * current ones for an update, a generated one for a new endpoint).
+ */
+static hl_code prepare(hl_worker *w, const char *json, size_t len,
+                       const hl_endpoint_config *current, hl_endpoint_config **out, hl_error *err)
+{
+    hl_endpoint_config *cfg = NULL;
+    hl_endpoint_options eo;
+    hl_delivery_options d;
+    char normalized[HL_URL_NORMALIZED_MAX];
+    char secret_text[HL_SECRET_TEXT_MAX + 1];
+    hl_delivery_secret fresh = HL_DELIVERY_SECRET_INIT;
+    int changed = 0;
+    hl_code rc;
+
+    if ((rc = hl_endpoint_config_parse(&cfg, json, len, err)) != HL_OK)
+        return rc;
+    eo = *hl_endpoint_config_engine(cfg);
+    d = *hl_endpoint_config_delivery(cfg);
+    rc = hl_url_check_resolve(w->policy, &w->resolver, eo.url, strlen(eo.url), normalized,
+                              sizeof normalized, NULL, err);
+    if (rc != HL_OK) {
+        hl_endpoint_config_free(cfg);
+        return rc;
+    }
+    if (strcmp(normalized, eo.url) != 0) {
+        eo.url = normalized;
+        changed = 1;
+    }
+    if (d.n_secrets == 0 && current != NULL) {
+        const hl_delivery_options *cd = hl_endpoint_config_delivery(current);
+        d.secrets = cd->secrets;
+        d.n_secrets = cd->n_secrets;
+        changed = 1;
+    } else if (d.n_secrets == 0) {
+        if ((rc = generate_secret(d.scheme, secret_text, sizeof secret_text, err)) != HL_OK) {
+            hl_endpoint_config_free(cfg);
+            return rc;
+        }
+        fresh.text = secret_text;
+        d.secrets = &fresh;
+        d.n_secrets = 1;
+        changed = 1;
+    }
+    if (changed) {
+        hl_endpoint_config *next = NULL;
+        rc = hl_endpoint_config_from_options(&next, &eo, &d, err);
+        OPENSSL_cleanse(secret_text, sizeof secret_text);
+        hl_endpoint_config_free(cfg);
+        if (rc != HL_OK)
+            return rc;
+        cfg = next;
+    }
+    *out = cfg;
+    return HL_OK;
+}
+
+static void format_rfc3339(uint64_t ms, char out[64])
+{
+    time_t secs = (time_t)(ms / 1000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
+}
+
+/* The webhook.test request body: one event, batched like the endpoint's deliveries. */
+static char *test_body(const char *endpoint_id, int unbatched, uint64_t now, size_t *len)
+{
+    unsigned char rnd[10];
+    char id[32], ts[64];
+    json_t *ev, *doc;
+    char *s;
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return NULL;
+    snprintf(id, sizeof id, "evt_test_");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(id + 9 + 2 * i, 3, "%02x", rnd[i]);
+    format_rfc3339(now, ts);
+    ev = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "webhook.test",
+                   "created_at", ts, "data", "endpoint_id", endpoint_id, "message",
+                   "hookline endpoint test");
+    if (ev == NULL)
+        return NULL;
+    doc = unbatched ? ev : json_pack("[o]", ev);
+    if (doc == NULL)
+        return NULL;
+    s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (s)
+        *len = strlen(s);
+    return s;
+}
+
+static hl_code send_test(hl_worker *w, const char *endpoint_id, const hl_endpoint_config *cfg,
+                         unsigned int flags, hl_test_response *out, hl_error *err)
+{
+    const hl_endpoint_options *eo = hl_endpoint_config_engine(cfg);
+    size_t len = 0;
+    char *body = test_body(endpoint_id, eo->unbatched, hl_worker_now(w), &len);
+    hl_code rc;
+    if (body == NULL)
+        return fail(err, HL_E_NOMEM, "out of memory building the test event");
+    rc = hl_dispatcher_send_test(w->disp, eo->url, hl_endpoint_config_delivery(cfg), body, len,
+                                 NULL, flags, out, err);
+    free(body);
+    return rc;
+}
+
+/* The registration test: a 2xx (200 for SparkPost compatibility) or a refusal. */
+static hl_code registration_test(hl_worker *w, const char *endpoint_id,
+                                 const hl_endpoint_config *cfg, hl_test_response *test,
+                                 hl_error *err)
+{
+    hl_test_response local;
+    hl_test_response *r = test ? test : &local;
+    int compat = hl_endpoint_config_engine(cfg)->sparkpost_compat;
+    hl_code rc = send_test(w, endpoint_id, cfg, 0, r, err);
+    if (rc != HL_OK)
+        return rc;
+    if (r->failure == HL_FAILURE_NONE && (compat ? r->status == 200 : r->status / 100 == 2))
+        return HL_OK;
+    if (r->failure != HL_FAILURE_NONE)
+        return fail(err, HL_E_ENDPOINT_TEST_FAILED,
+                    "the webhook.test request failed (%s): %s; the endpoint was not saved",
+                    hl_failure_class_name(r->failure), r->message);
+    return fail(err, HL_E_ENDPOINT_TEST_FAILED,
+                "the webhook.test request got HTTP %d, not 2xx; the endpoint was not saved",
+                r->status);
+}
+
+/* Save the row and change the engine in one transaction. */
+static hl_code save_endpoint(hl_worker *w, const char *endpoint_id, const hl_endpoint_config *cfg,
+                             int update, hl_error *err)
+{
+    uint64_t now = hl_worker_now(w);
+    hl_code rc;
+    if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
+        return rc;
+    if ((rc = hl_outbox_endpoint_put(w->ob, endpoint_id, cfg, now, err)) != HL_OK) {
+        hl_outbox_rollback(w->ob); /* the engine was not touched */
+        return rc;
+    }
+    rc = update ? hl_endpoint_update(w->engine, endpoint_id, hl_endpoint_config_engine(cfg), now,
+                                     err)
+                : hl_endpoint_add(w->engine, endpoint_id, hl_endpoint_config_engine(cfg), now,
+                                  err);
+    if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
+        return settle_store(w, rc, err);
+    if (rc != HL_OK) {
+        hl_outbox_rollback(w->ob);
+        return rc;
+    }
+    if (hl_outbox_commit(w->ob, NULL) != HL_OK)
+        return settle_store(w, HL_E_STORE, err);
+    return hl_dispatcher_endpoint_set(w->disp, endpoint_id, hl_endpoint_config_delivery(cfg), err);
+}
+
+static hl_code check_id(const char *endpoint_id, hl_error *err)
+{
+    if (endpoint_id == NULL || endpoint_id[0] == '\0' || strlen(endpoint_id) >= HL_ENGINE_ID_MAX)
+        return fail(err, HL_E_INVALID_ARGUMENT, "endpoint id must be 1..%d bytes",
+                    HL_ENGINE_ID_MAX - 1);
+    return HL_OK;
+}
+
+hl_code hl_worker_endpoint_add(hl_worker *w, const char *endpoint_id, const char *json,
+                               size_t len, unsigned int flags, hl_test_response *test,
+                               hl_error *err)
+{
+    hl_endpoint_config *cfg = NULL;
+    hl_endpoint_info info;
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK || (rc = check_id(endpoint_id, err)) != HL_OK)
+        return rc;
+    if (hl_endpoint_info_get(w->engine, endpoint_id, &info, NULL) == HL_OK)
+        return fail(err, HL_E_ENDPOINT_EXISTS, "endpoint \"%s\" already exists", endpoint_id);
+    if ((rc = prepare(w, json, len, NULL, &cfg, err)) != HL_OK)
+        return rc;
+    if (!(flags & HL_WORKER_SKIP_TEST))
+        rc = registration_test(w, endpoint_id, cfg, test, err);
+    if (rc == HL_OK)
+        rc = save_endpoint(w, endpoint_id, cfg, 0, err);
+    hl_endpoint_config_free(cfg);
+    return rc;
+}
+
+hl_code hl_worker_endpoint_update(hl_worker *w, const char *endpoint_id, const char *json,
+                                  size_t len, unsigned int flags, hl_test_response *test,
+                                  hl_error *err)
+{
+    hl_endpoint_config *cur = NULL, *cfg = NULL;
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK || (rc = check_id(endpoint_id, err)) != HL_OK)
+        return rc;
+    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cur, NULL, err)) != HL_OK)
+        return rc;
+    rc = prepare(w, json, len, cur, &cfg, err);
+    if (rc == HL_OK && !(flags & HL_WORKER_SKIP_TEST))
+        rc = registration_test(w, endpoint_id, cfg, test, err);
+    if (rc == HL_OK)
+        rc = save_endpoint(w, endpoint_id, cfg, 1, err);
+    hl_endpoint_config_free(cfg);
+    hl_endpoint_config_free(cur);
+    return rc;
+}
+
+hl_code hl_worker_endpoint_remove(hl_worker *w, const char *endpoint_id, hl_error *err)
+{
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK || (rc = check_id(endpoint_id, err)) != HL_OK)
+        return rc;
+    if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
+        return rc;
+    rc = hl_endpoint_remove(w->engine, endpoint_id, hl_worker_now(w), err);
+    if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
+        return settle_store(w, rc, err);
+    if (rc == HL_OK)
+        rc = hl_outbox_endpoint_delete(w->ob, endpoint_id, err);
+    if (rc == HL_E_ENDPOINT_UNKNOWN) { /* in neither: nothing changed */
+        hl_outbox_rollback(w->ob);
+        return rc;
+    }
+    if (rc != HL_OK || hl_outbox_commit(w->ob, NULL) != HL_OK) {
+        /* the engine forgot it but the file may not have: trust the file */
+        hl_code why = rc != HL_OK ? rc : hl_outbox_last_error(w->ob)->code;
+        hl_error keep = err ? *err : (hl_error)HL_ERROR_INIT;
+        (void)rebuild(w, NULL);
+        if (err)
+            *err = keep;
+        return why ? why : HL_E_STORE;
+    }
+    (void)hl_dispatcher_endpoint_remove(w->disp, endpoint_id, NULL);
+    return HL_OK;
+}
+
+static hl_code switch_endpoint(hl_worker *w, const char *endpoint_id, int on, hl_error *err)
+{
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK || (rc = check_id(endpoint_id, err)) != HL_OK)
+        return rc;
+    rc = on ? hl_endpoint_enable(w->engine, endpoint_id, hl_worker_now(w), err)
+            : hl_endpoint_disable(w->engine, endpoint_id, hl_worker_now(w), err);
+    return settle_store(w, rc, err);
+}
+
+hl_code hl_worker_endpoint_enable(hl_worker *w, const char *endpoint_id, hl_error *err)
+{
+    return switch_endpoint(w, endpoint_id, 1, err);
+}
+
+hl_code hl_worker_endpoint_disable(hl_worker *w, const char *endpoint_id, hl_error *err)
+{
+    return switch_endpoint(w, endpoint_id, 0, err);
+}
+
+hl_code hl_worker_endpoint_get(hl_worker *w, const char *endpoint_id, unsigned int flags,
+                               char **json, hl_endpoint_info *info, hl_error *err)
+{
+    hl_endpoint_config *cfg = NULL;
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    if (json == NULL || endpoint_id == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: endpoint_get: NULL argument");
+    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cfg, NULL, err)) != HL_OK)
+        return rc;
+    rc = hl_endpoint_config_to_json(cfg, flags, json, NULL, err);
+    hl_endpoint_config_free(cfg);
+    if (rc == HL_OK && info && (rc = hl_endpoint_info_get(w->engine, endpoint_id, info, err)) !=
+                                   HL_OK) {
+        hl_endpoint_config_json_free(*json);
+        *json = NULL;
+    }
+    return rc;
+}
+
+struct list_ctx {
+    hl_worker_endpoint_fn fn;
+    void *user;
+};
+
+static int list_one(void *user, const hl_outbox_endpoint *ep)
+{
+    struct list_ctx *c = user;
+    hl_endpoint_config *cfg = NULL;
+    char *json = NULL;
+    int stop;
+    if (hl_endpoint_config_parse(&cfg, ep->config_json, ep->config_len, NULL) != HL_OK ||
+        hl_endpoint_config_to_json(cfg, HL_CONFIG_REDACT, &json, NULL, NULL) != HL_OK) {
+        hl_endpoint_config_free(cfg);
+        return -1;
+    }
+    stop = c->fn(c->user, ep->endpoint_id, json, ep->disabled);
+    hl_endpoint_config_json_free(json);
+    hl_endpoint_config_free(cfg);
+    return stop;
+}
+
+hl_code hl_worker_endpoint_list(hl_worker *w, hl_worker_endpoint_fn fn, void *user, hl_error *err)
+{
+    struct list_ctx c = {fn, user};
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    if (fn == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: endpoint_list: NULL callback");
+    return hl_outbox_endpoint_each(w->ob, list_one, &c, err);
+}
+
+hl_code hl_worker_endpoint_test(hl_worker *w, const char *endpoint_id, unsigned int flags,
+                                hl_test_response *out, hl_error *err)
+{
+    hl_endpoint_config *cfg = NULL;
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    if (out == NULL || endpoint_id == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: endpoint_test: NULL argument");
+    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cfg, NULL, err)) != HL_OK)
+        return rc;
+    rc = send_test(w, endpoint_id, cfg, flags, out, err);
+    hl_endpoint_config_free(cfg);
+    return rc;
+}
+
+hl_code hl_worker_rotate_secret(hl_worker *w, const char *endpoint_id, const char *new_secret,
+                                uint64_t grace_ms, char **new_secret_out, hl_error *err)
+{
+    hl_endpoint_config *cur = NULL, *next = NULL;
+    char generated[HL_SECRET_TEXT_MAX + 1];
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    if (endpoint_id == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: rotate_secret: NULL endpoint id");
+    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cur, NULL, err)) != HL_OK)
+        return rc;
+    if (new_secret == NULL) {
+        rc = generate_secret(hl_endpoint_config_delivery(cur)->scheme, generated,
+                             sizeof generated, err);
+        new_secret = generated;
+    }
+    if (rc == HL_OK)
+        rc = hl_endpoint_config_rotate_secret(&next, cur, new_secret, HL_SECRET_DEFAULT,
+                                              hl_worker_now(w), grace_ms, err);
+    if (rc == HL_OK)
+        rc = hl_outbox_endpoint_put(w->ob, endpoint_id, next, hl_worker_now(w), err);
+    if (rc == HL_OK)
+        rc = hl_dispatcher_endpoint_set(w->disp, endpoint_id, hl_endpoint_config_delivery(next),
+                                        err);
+    if (rc == HL_OK && new_secret_out != NULL &&
+        (*new_secret_out = dup_str(new_secret)) == NULL)
+        rc = fail(err, HL_E_NOMEM, "out of memory");
+    OPENSSL_cleanse(generated, sizeof generated);
+    hl_endpoint_config_free(next);
+    hl_endpoint_config_free(cur);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- events */
+
+hl_code hl_worker_enqueue(hl_worker *w, const hl_event *event, size_t *routed, char *id_out,
+                          size_t id_cap, hl_error *err)
+{
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    rc = hl_engine_enqueue(w->engine, event, hl_worker_now(w), routed, id_out, id_cap, err);
+    return settle_store(w, rc, err);
+}
+
+hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size_t n, size_t *n_done,
+                               hl_error *err)
+{
+    uint64_t now;
+    size_t i;
+    hl_code rc;
+    if (n_done)
+        *n_done = 0;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    if (events == NULL && n > 0)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue_many: NULL events");
+    if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
+        return rc;
+    now = hl_worker_now(w);
+    for (i = 0, rc = HL_OK; i < n && rc == HL_OK; i++)
+        rc = hl_engine_enqueue(w->engine, &events[i], now, NULL, NULL, 0, err);
+    if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
+        return settle_store(w, rc, err);
+    /* the events before a refused one stay: commit them */
+    if (hl_outbox_commit(w->ob, NULL) != HL_OK)
+        return settle_store(w, HL_E_STORE, err);
+    if (n_done)
+        *n_done = rc == HL_OK ? n : i - 1;
+    return rc;
+}
+
+/* --------------------------------------------------------------- delivery */
+
+static void maybe_prune(hl_worker *w)
+{
+    uint64_t now = hl_worker_now(w);
+    if (now - w->last_prune < w->opts.prune_every_ms && now >= w->last_prune)
+        return;
+    w->last_prune = now;
+    /* housekeeping: a failure (say, the disk is full) must not stop delivery */
+    (void)hl_outbox_prune(w->ob, now, NULL, NULL);
+}
+
+hl_code hl_worker_run_once(hl_worker *w, uint64_t max_wait_ms, hl_dispatch_progress *progress,
+                           hl_error *err)
+{
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    rc = hl_dispatcher_step(w->disp, max_wait_ms, progress, err);
+    rc = settle_store(w, rc, err);
+    maybe_prune(w);
+    return rc;
+}
+
+hl_code hl_worker_drain(hl_worker *w, uint64_t timeout_ms, hl_error *err)
+{
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    rc = hl_dispatcher_drain(w->disp, hl_worker_now(w) + timeout_ms, NULL, err);
+    w->drained = 1;
+    return settle_store(w, rc, err);
+}
+
+static int is_storage(hl_code rc)
+{
+    return rc >= HL_E_STORE_FULL && rc <= HL_E_STORE_SCHEMA;
+}
+
+hl_code hl_worker_run(hl_worker *w, const volatile int *stop, hl_error *err)
+{
+    hl_code rc = HL_OK;
+    if (w == NULL || stop == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: run: NULL argument");
+    while (!*stop) {
+        rc = hl_worker_run_once(w, 250, NULL, err);
+        if (rc == HL_OK)
+            continue;
+        if (!is_storage(rc))
+            break;
+        {
+            /* The file cannot be written (disk full...): the state was
+             * rebuilt; wait a little instead of spinning, then go on. */
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+            rc = HL_OK;
+        }
+    }
+    {
+        hl_error derr = HL_ERROR_INIT;
+        hl_code drc = hl_worker_drain(w, w->opts.drain_timeout_ms, &derr);
+        if (rc == HL_OK && drc != HL_OK) {
+            rc = drc;
+            if (err)
+                *err = derr;
+        }
+    }
+    return rc;
+}
+
+/* ----------------------------------------------------------- dead letters */
+
+hl_code hl_worker_redrive(hl_worker *w, const char *batch_id, size_t *n, hl_error *err)
+{
+    size_t done = 0;
+    hl_code rc;
+    if (n)
+        *n = 0;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    if (batch_id != NULL) {
+        rc = settle_store(w, hl_engine_redrive(w->engine, batch_id, hl_worker_now(w), err), err);
+        if (rc == HL_OK && n)
+            *n = 1;
+        return rc;
+    }
+    /* every dead letter whose endpoint exists, in one transaction */
+    {
+        size_t total = hl_engine_dead_letter_count(w->engine), got = 0;
+        const char **ids;
+        char (*copy)[HL_BATCH_ID_MAX];
+        if (total == 0)
+            return HL_OK;
+        ids = calloc(total, sizeof *ids);
+        copy = calloc(total, sizeof *copy);
+        if (ids == NULL || copy == NULL) {
+            free(ids);
+            free(copy);
+            return fail(err, HL_E_NOMEM, "out of memory");
+        }
+        hl_engine_dead_letter_list(w->engine, 0, ids, total, &got);
+        for (size_t i = 0; i < got; i++)
+            snprintf(copy[i], HL_BATCH_ID_MAX, "%s", ids[i]);
+        free(ids);
+        if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK) {
+            free(copy);
+            return rc;
+        }
+        for (size_t i = 0; i < got && (rc == HL_OK || rc == HL_E_ENDPOINT_UNKNOWN); i++) {
+            rc = hl_engine_redrive(w->engine, copy[i], hl_worker_now(w), NULL);
+            done += rc == HL_OK;
+        }
+        free(copy);
+        if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
+            return settle_store(w, rc, err);
+        if (hl_outbox_commit(w->ob, NULL) != HL_OK)
+            return settle_store(w, HL_E_STORE, err);
+        if (n)
+            *n = done;
+        return HL_OK;
+    }
+}
+
+hl_code hl_worker_purge(hl_worker *w, const char *batch_id, hl_error *err)
+{
+    hl_code rc;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    return settle_store(w, hl_engine_purge(w->engine, batch_id, err), err);
+}
