@@ -43,6 +43,7 @@ build = {
             "../core/src/codec.c",
             "../core/src/dedupe.c",
             "../core/src/dedupe_memory.c",
+            "../core/src/delivery.c",
             "../core/src/engine.c",
             "../core/src/engine_endpoint.c",
             "../core/src/engine_event.c",

@@ -263,12 +263,33 @@ static void on_attempt(void *user, const hl_attempt_report *r)
     n_reports++;
 }
 
+/* Names for the tests: hooks.test is 127.0.0.2, nothing else resolves
+ * (no real DNS query is ever made). */
+static hl_code test_resolve(void *user, const char *host, hl_address *out, size_t cap,
+                            size_t *n_out, hl_error *err)
+{
+    (void)user;
+    if (strcmp(host, "hooks.test") != 0 || cap < 1) {
+        if (err) {
+            err->code = HL_E_RESOLVE_FAILED;
+            snprintf(err->message, sizeof err->message, "%s does not resolve", host);
+        }
+        return HL_E_RESOLVE_FAILED;
+    }
+    assert_int_equal(hl_address_parse(out, "127.0.0.2", 9, NULL), HL_OK);
+    *n_out = 1;
+    return HL_OK;
+}
+
+static const hl_resolver test_resolver = {test_resolve, NULL};
+
 static hl_dispatcher *new_dispatcher(hl_engine *e, const char *ca_file)
 {
     hl_dispatcher_options o = HL_DISPATCHER_OPTIONS_INIT;
     hl_dispatcher *d = NULL;
     hl_error err = HL_ERROR_INIT;
     o.policy = policy;
+    o.resolver = &test_resolver;
     o.clock_ms = test_clock;
     o.ca_file = ca_file;
     o.user_agent_extra = "test";
@@ -631,11 +652,24 @@ static void test_blocked_and_unconfigured(void **state)
     snprintf(internal, sizeof internal, "http://127.0.0.1:%u/ok", plain.port);
     add_endpoint(e, d, "internal", internal, &o);
     add_endpoint(e, d, "nosettings", url_of(0, &plain, "http", "/ok"), NULL);
+    char nx[128], named[128];
+    snprintf(nx, sizeof nx, "http://nx.test:%u/ok", plain.port);
+    snprintf(named, sizeof named, "http://hooks.test:%u/ok?named", plain.port);
+    add_endpoint(e, d, "nx", nx, &o);
+    add_endpoint(e, d, "named", named, &o);
     enqueue_to(e, "internal");
     enqueue_to(e, "nosettings");
-    hl_dispatch_progress p = run_until_finished(d, 2);
+    enqueue_to(e, "nx");
+    enqueue_to(e, "named");
+    hl_dispatch_progress p = run_until_finished(d, 4);
     assert_int_equal(p.blocked, 1);
-    assert_int_equal(p.failed, 2);
+    assert_int_equal(p.failed, 3);
+    assert_int_equal(p.succeeded, 1); /* the name, resolved and pinned by the guard */
+    json_t *r = NULL;
+    assert_int_equal(requests(&plain, "/ok?named", &r), 1);
+    assert_int_equal(strncmp(req_header(r, "Host"), "hooks.test:", 11), 0);
+    json_decref(r);
+    assert_int_equal(batch_of(e, "nx").last_failure, HL_FAILURE_DNS);
     hl_batch_info b = batch_of(e, "internal");
     assert_int_equal(b.last_failure, HL_FAILURE_BLOCKED);
     b = batch_of(e, "nosettings");
@@ -766,6 +800,21 @@ static void test_oauth2_client_credentials(void **state)
     assert_int_equal(reports[0].error_code, HL_E_OAUTH2);
     assert_int_equal(reports[0].status, 0);
     assert_null(strstr(report_msg[0], "wrong"));
+
+    /* the token URL goes through the same SSRF guard: 127.0.0.1 is blocked */
+    char internal_token[128];
+    snprintf(internal_token, sizeof internal_token, "http://127.0.0.1:%u/token", plain.port);
+    o.oauth2_token_url = internal_token;
+    o.oauth2_client_secret = "csecret";
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "oauth", &o, NULL), HL_OK);
+    size_t tokens_now = requests(&plain, "/token", NULL);
+    n_reports = 0;
+    enqueue_to(e, "oauth");
+    p = run_until_finished(d, 1);
+    assert_int_equal(p.blocked, 1);
+    assert_string_equal(reports[0].failure_class, "blocked");
+    assert_int_equal(reports[0].error_code, HL_E_ADDRESS_DENIED);
+    assert_int_equal(requests(&plain, "/token", NULL), tokens_now);
     hl_dispatcher_free(d);
     hl_engine_free(e);
 }

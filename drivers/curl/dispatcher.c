@@ -49,6 +49,7 @@ typedef struct hli_xfer {
     uint64_t body_bytes;
     char *token_body;
     size_t token_len;
+    int token_too_big;
     char retry_after[HL_TEST_HEADER_MAX];
     char content_type[HL_TEST_HEADER_MAX];
     char location[HL_TEST_HEADER_MAX];
@@ -188,6 +189,7 @@ static void xfer_reset(hl_dispatcher *d, hli_xfer *x)
     free(x->token_body);
     x->token_body = NULL;
     x->token_len = 0;
+    x->token_too_big = 0;
     x->excerpt_len = 0;
     x->body_bytes = 0;
     x->retry_after[0] = x->content_type[0] = x->location[0] = '\0';
@@ -277,8 +279,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *user)
     size_t len = size * n;
     x->body_bytes += len;
     if (x->kind == XFER_TOKEN) {
-        if (x->token_len + len > HL_DISPATCH_TOKEN_RESPONSE_MAX)
+        if (x->token_len + len > HL_DISPATCH_TOKEN_RESPONSE_MAX) {
+            x->token_too_big = 1;
             return 0; /* too large for a token answer: abort (CURLE_WRITE_ERROR) */
+        }
         if (!x->token_body && (x->token_body = malloc(HL_DISPATCH_TOKEN_RESPONSE_MAX)) == NULL)
             return 0;
         memcpy(x->token_body + x->token_len, buf, len);
@@ -742,7 +746,7 @@ static void token_done(hl_dispatcher *d, hli_xfer *x, const result *tr)
             c->token_refresh_ms = hli_oauth2_refresh_at(now_ms(d), expires_in);
             c->token_gen++;
         }
-    } else if (x->token_len == 0 && x->body_bytes > HL_DISPATCH_TOKEN_RESPONSE_MAX) {
+    } else if (x->token_too_big) {
         result_init(&r, HL_FAILURE_NONE, HL_E_OAUTH2, "token response too large");
     }
     xfer_free(d, x);
