@@ -1048,6 +1048,51 @@ static void test_connection_limit(void **state)
     hl_engine_free(e);
 }
 
+static void test_sparkpost_scheme_and_redirects(void **state)
+{
+    hl_engine *e = new_engine();
+    hl_dispatcher *d = new_dispatcher(e, NULL);
+    hl_delivery_options o = delivery();
+    hl_delivery_secret hex[1] = {{"00112233445566778899aabbccddeeff", HL_SECRET_DEFAULT, 0}};
+    hl_endpoint_options eo = HL_ENDPOINT_OPTIONS_INIT;
+    json_t *r = NULL;
+    (void)state;
+    /* SparkPost compatibility: the msys batch header too; hookline scheme */
+    eo.url = url_of(0, &plain, "http", "/ok?msys");
+    eo.sparkpost_compat = 1;
+    eo.max_events = 1;
+    assert_int_equal(hl_endpoint_add(e, "msys", &eo, fake_now, NULL), HL_OK);
+    o.scheme = HL_SCHEME_HOOKLINE;
+    o.secrets = hex;
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "msys", &o, NULL), HL_OK);
+    enqueue_to(e, "msys");
+    hl_dispatch_progress p = run_until_finished(d, 1);
+    assert_int_equal(p.succeeded, 1);
+    requests(&plain, "/ok?msys", &r);
+    assert_string_equal(req_header(r, "X-MessageSystems-Batch-ID"),
+                        req_header(r, "x-webhook-batch-id"));
+    assert_int_equal(strlen(req_header(r, "x-webhook-signature")), 64);
+    assert_int_equal(atoll(req_header(r, "x-webhook-timestamp")), (long long)(fake_now / 1000));
+    assert_string_equal(req_header(r, "webhook-signature"), "");
+    json_decref(r);
+    hl_dispatcher_free(d);
+    hl_engine_free(e);
+
+    /* follow_redirects: the hop is followed (and checked by the guard) */
+    hl_dispatcher_options dopt = HL_DISPATCHER_OPTIONS_INIT;
+    hl_test_response out;
+    dopt.policy = policy;
+    dopt.clock_ms = test_clock;
+    dopt.follow_redirects = 1;
+    assert_int_equal(hl_dispatcher_new(&d, NULL, &dopt, NULL), HL_OK);
+    o = delivery();
+    assert_int_equal(hl_dispatcher_send_test(d, url_of(0, &plain, "http", "/redirect"), &o, "[]",
+                                             2, NULL, 0, &out, NULL),
+                     HL_OK);
+    assert_int_equal(out.status, 200);
+    hl_dispatcher_free(d);
+}
+
 static void test_endpoint_management(void **state)
 {
     hl_dispatcher *d = new_dispatcher(NULL, NULL);
@@ -1086,6 +1131,7 @@ int main(void)
         cmocka_unit_test(test_http2),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_sparkpost_scheme_and_redirects),
         cmocka_unit_test(test_endpoint_management),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

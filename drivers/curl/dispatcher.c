@@ -535,6 +535,9 @@ static hl_code open_easy(hl_dispatcher *d, hli_xfer *x, uint64_t timeout_ms, res
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_POST, 1L);
+    /* a followed redirect repeats the POST (curl would switch 301-303 to a
+     * GET without the batch) */
+    SET(CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
     if (d->ca_file)
         SET(CURLOPT_CAINFO, d->ca_file);
 #undef SET
