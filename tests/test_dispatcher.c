@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1093,6 +1095,31 @@ static void test_sparkpost_scheme_and_redirects(void **state)
     hl_dispatcher_free(d);
 }
 
+static void *wake_later(void *arg)
+{
+    usleep(100000);
+    hl_dispatcher_wakeup(arg);
+    return NULL;
+}
+
+static void test_wakeup(void **state)
+{
+    hl_engine *e = new_engine();
+    hl_dispatcher *d = new_dispatcher(e, NULL);
+    pthread_t t;
+    struct timespec a, b;
+    (void)state;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(pthread_create(&t, NULL, wake_later, d), 0);
+    assert_int_equal(hl_dispatcher_step(d, 10000, NULL, NULL), HL_OK); /* IDLE: would wait 10 s */
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    pthread_join(t, NULL);
+    assert_true(b.tv_sec - a.tv_sec < 5);
+    assert_int_equal(hl_dispatcher_wakeup(NULL), HL_E_INVALID_ARGUMENT);
+    hl_dispatcher_free(d);
+    hl_engine_free(e);
+}
+
 static void test_endpoint_management(void **state)
 {
     hl_dispatcher *d = new_dispatcher(NULL, NULL);
@@ -1132,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_sparkpost_scheme_and_redirects),
+        cmocka_unit_test(test_wakeup),
         cmocka_unit_test(test_endpoint_management),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

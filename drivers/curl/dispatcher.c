@@ -1003,6 +1003,13 @@ hl_code hl_dispatcher_endpoint_remove(hl_dispatcher *d, const char *endpoint_id,
     return HL_OK;
 }
 
+hl_code hl_dispatcher_wakeup(hl_dispatcher *d)
+{
+    if (!d)
+        return HL_E_INVALID_ARGUMENT;
+    return curl_multi_wakeup(d->multi) == CURLM_OK ? HL_OK : HL_E_TRANSPORT;
+}
+
 size_t hl_dispatcher_in_flight(const hl_dispatcher *d)
 {
     return d ? d->in_flight : 0;
