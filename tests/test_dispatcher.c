@@ -817,6 +817,16 @@ static void test_oauth2_client_credentials(void **state)
     assert_string_equal(reports[0].failure_class, "blocked");
     assert_int_equal(reports[0].error_code, HL_E_ADDRESS_DENIED);
     assert_int_equal(requests(&plain, "/token", NULL), tokens_now);
+
+    /* a token answer larger than HL_DISPATCH_TOKEN_RESPONSE_MAX is refused */
+    snprintf(internal_token, sizeof internal_token, "http://127.0.0.2:%u/bigtoken", plain.port);
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "oauth", &o, NULL), HL_OK);
+    n_reports = 0;
+    enqueue_to(e, "oauth");
+    p = run_until_finished(d, 1);
+    assert_int_equal(p.failed, 1);
+    assert_string_equal(reports[0].failure_class, "auth");
+    assert_non_null(strstr(report_msg[0], "too large"));
     hl_dispatcher_free(d);
     hl_engine_free(e);
 }
@@ -1016,6 +1026,17 @@ static void test_drain(void **state)
     assert_int_equal(st.batches[HL_BATCH_QUEUED], 1); /* the late one waits */
     fake_now = T0;
     hl_dispatcher_free(d);
+
+    /* freed with a transfer in flight (no drain): nothing reported, nothing
+     * leaked; the batch stays in flight in the engine */
+    d = new_dispatcher(e, NULL);
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "ok", &o, NULL), HL_OK);
+    assert_int_equal(hl_dispatcher_step(d, 0, &p, &err), HL_OK);
+    assert_int_equal(p.started, 1);
+    assert_int_equal(p.finished, 0);
+    hl_dispatcher_free(d);
+    hl_engine_stats_get(e, &st);
+    assert_int_equal(st.batches[HL_BATCH_IN_FLIGHT], 1);
     hl_engine_free(e);
 }
 
