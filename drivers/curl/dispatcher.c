@@ -653,7 +653,6 @@ static void start_token(hl_dispatcher *d, hli_dconf *c)
         return;
     }
     c->token_xfer = x;
-    snprintf(x->host, sizeof x->host, "%s", "");
     if ((x->url = strdup(c->token_url)) == NULL) {
         result_init(&r, HL_FAILURE_CONNECT, HL_E_NOMEM, "out of memory");
         goto failed;
