@@ -108,7 +108,15 @@ static int engine_check(EngineObject *self, hl_code rc, const hl_error *err)
         return -1;
     }
     if (rc == HL_OK) {
-        Py_XDECREF(cause);
+        if (cause != NULL) {
+            /* The call succeeded although a callback failed: a decide run by
+             * next_action for an expired in-flight lease (the default policy
+             * applied). Raising would lose the action just taken, so the
+             * error goes to sys.unraisablehook, like an error in __del__. */
+            PyErr_SetObject((PyObject *)Py_TYPE(cause), cause);
+            Py_DECREF(cause);
+            PyErr_WriteUnraisable(self->decide ? self->decide : Py_None);
+        }
         return 0;
     }
     if (cause != NULL && rc == HL_E_CALLBACK) {

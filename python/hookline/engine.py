@@ -29,7 +29,9 @@ Policy callbacks, all optional:
 An exception raised in a callback is not lost: the call raises
 :class:`hookline.CallbackError` with the callback's exception as
 ``__cause__``, and no batch is lost (an enqueue enqueues nothing; a
-report_outcome has applied the default policy). Callbacks may call the
+report_outcome has applied the default policy). The one exception is a
+decide run by next_action for an expired in-flight lease: the action must
+not be lost, so that error goes to sys.unraisablehook. Callbacks may call the
 engine's read-only methods (batch, stats, attempts, endpoint_info, endpoints,
 dead_letters); a changing call from a callback raises EngineReentered.
 The engine is safe to share between threads (calls are serialised).

@@ -575,3 +575,25 @@ def test_simulation_invariants():
     dead_attempts = sum(1 for r in e.attempts() if r.endpoint_id == "dead")
     dead_batches = len(e.dead_letters())
     assert dead_attempts < dead_batches * 7
+
+
+def test_decide_error_on_lease_expiry_goes_to_unraisablehook(monkeypatch):
+    import sys
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.exc_value))
+
+    def decide(inp):
+        raise ValueError("lease policy bug")
+
+    e = engine(decide=decide, in_flight_lease=10)
+    e.add_endpoint("ep", "https://example.test/h", linger=0, schedule=[5], jitter=0, now=T0)
+    e.enqueue("t", now=T0)
+    a = e.next_action(T0)  # handed out, never reported
+    w = e.next_action(T0 + 10)  # the lease expires: a timeout, decide raises
+    assert isinstance(w, hookline.Wait) and w.at == T0 + 15
+    assert len(seen) == 1 and isinstance(seen[0], ValueError)
+    b = e.batch(a.batch_id)
+    assert (b.state, b.last_failure) == ("retry_wait", "timeout")  # kept, default policy
+    with pytest.raises(hookline.BatchError):
+        e.report_outcome(a.batch_id, status=200, now=T0 + 11)  # too late
