@@ -403,9 +403,9 @@ static int l_engine(lua_State *L)
         hll_opt_int64(L, 1, "max_in_flight", 0, &max_in_flight, &err) != HL_OK ||
         hll_opt_int64(L, 1, "max_attempt_records", 0, &max_records, &err) != HL_OK)
         return hll_fail_err(L, &err);
-    if (max_in_flight < 0 || max_in_flight > UINT32_MAX || max_records < 0)
+    if (seed < 0 || max_in_flight < 0 || max_in_flight > UINT32_MAX || max_records < 0)
         return hll_fail(L, HL_E_INVALID_ARGUMENT,
-                        "max_in_flight and max_attempt_records must be >= 0");
+                        "seed, max_in_flight and max_attempt_records must be >= 0");
     o.seed = (uint64_t)seed;
     o.max_in_flight = (unsigned int)max_in_flight;
     o.max_attempt_records = (size_t)max_records;

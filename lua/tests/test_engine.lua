@@ -312,6 +312,8 @@ test("close is idempotent; a closed engine fails cleanly; now defaults to the cl
     fails("invalid_argument", e:enqueue("t"))
     fails("invalid_argument", e:stats())
     fails("invalid_argument", hookline.engine({ seed = "x" }))
+    fails("invalid_argument", hookline.engine({ seed = -1 }))
+    fails("invalid_argument", hookline.engine({ attempt_retention = -1 }))
     fails("invalid_argument", hookline.engine({ route = 12 }))
 end)
 

@@ -414,6 +414,13 @@ def _data_bytes(data: _Data) -> Optional[bytes]:
     )
 
 
+def _check_int(name: str, value: int, limit: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
+    if not 0 <= value < limit:
+        raise _hookline.InvalidArgument("%s must be between 0 and %d" % (name, limit - 1))
+
+
 class Engine:
     """The sans-IO delivery engine (see the module docstring)."""
 
@@ -432,6 +439,9 @@ class Engine:
         for name, fn in (("route", route), ("transform", transform), ("decide", decide)):
             if fn is not None and not callable(fn):
                 raise TypeError("%s must be callable" % name)
+        _check_int("seed", seed, 2**64)
+        _check_int("max_in_flight", max_in_flight, 2**32)
+        _check_int("max_attempt_records", max_attempt_records, 2**63)
         self._options: Dict[str, Dict[str, Any]] = {}
         self._engine = _hookline.Engine(
             seed=seed,
@@ -631,6 +641,7 @@ class Engine:
         is kept in the attempt log). Raises BatchError (batch_unknown,
         batch_state); CallbackError when decide failed (the default policy
         was applied)."""
+        _check_int("status", status, 1000)
         if failure not in _FAILURES:
             raise _hookline.InvalidArgument(
                 "failure must be None or one of %s" % ", ".join(f for f in _FAILURES if f)

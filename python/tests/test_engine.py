@@ -291,6 +291,17 @@ def test_now_defaults_to_the_clock():
     assert isinstance(w, hookline.Wait) and abs(w.at - (time.time() + 1.0)) < 5
     with pytest.raises(hookline.InvalidArgument):
         e.flush(-1.0)
+    with pytest.raises(hookline.InvalidArgument):
+        hookline.Engine(seed=-1)
+    with pytest.raises(hookline.InvalidArgument):
+        hookline.Engine(max_in_flight=2**40)
+    with pytest.raises(TypeError):
+        hookline.Engine(route=42)
+    e.add_endpoint("ep2", "https://example.test/2", linger=0, now=T0)
+    e.enqueue_to("ep2", "t", now=T0)
+    a = e.next_action(T0)
+    with pytest.raises(hookline.InvalidArgument):
+        e.report_outcome(a.batch_id, status=-5, now=T0)
     with pytest.raises(TypeError):
         e.flush("soon")
 
