@@ -34,6 +34,7 @@ build = {
       hookline = {
          sources = {
             "../bindings/lua/dedupe_lua.c",
+            "../bindings/lua/engine_lua.c",
             "../bindings/lua/hookline_lua.c",
             "../bindings/lua/signature_lua.c",
             "../bindings/lua/ssrf_lua.c",

@@ -19,6 +19,7 @@ static void (*const AREAS[])(lua_State *L) = {
     hll_open_signature,
     hll_open_ssrf,
     hll_open_dedupe,
+    hll_open_engine,
 };
 
 #define HLL_SECRETS_MT "hookline.secrets"

@@ -3,7 +3,7 @@
  *
  * The module is split by area: hookline_lua.c opens the module and holds the
  * conversions every area needs (errors, options, secrets, headers); each
- * area (signatures now; SSRF, engine later) lives in its own .c file and
+ * area (signatures, SSRF, dedupe, engine) lives in its own .c file and
  * exposes one `hll_open_<area>` function that adds its functions to the
  * module table. To add an area: write the file, declare its opener below,
  * list it in AREAS in hookline_lua.c and in bindings/lua/CMakeLists.txt and
@@ -40,6 +40,7 @@ HLL_EXPORT int luaopen_hookline(lua_State *L);
 void hll_open_signature(lua_State *L);
 void hll_open_ssrf(lua_State *L);
 void hll_open_dedupe(lua_State *L);
+void hll_open_engine(lua_State *L);
 
 /* ------------------------------------------------------------- errors */
 

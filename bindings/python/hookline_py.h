@@ -28,6 +28,7 @@ int hlpy_secret_init(PyObject *module);
 int hlpy_signature_init(PyObject *module);
 int hlpy_ssrf_init(PyObject *module);
 int hlpy_dedupe_init(PyObject *module);
+int hlpy_engine_init(PyObject *module);
 
 /* ------------------------------------------------------------- errors */
 

@@ -14,6 +14,7 @@ static const area_init AREAS[] = {
     hlpy_signature_init,
     hlpy_ssrf_init,
     hlpy_dedupe_init,
+    hlpy_engine_init,
 };
 
 static struct PyModuleDef hookline_module = {

@@ -56,6 +56,7 @@ static const struct code_text CODES[] = {
     {HL_E_STORE, "store", "the store failed"},
     {HL_E_ENGINE_FAILED, "engine_failed", "engine stopped after a store failure"},
     {HL_E_RETRY_AFTER, "retry_after", "Retry-After value malformed"},
+    {HL_E_ENGINE_REENTERED, "engine_reentered", "engine changed from inside one of its callbacks"},
     {HL_E_STORE_FULL, "store_full", "store full"},
     {HL_E_STORE_IO, "store_io", "store I/O error"},
     {HL_E_STORE_CORRUPT, "store_corrupt", "store corrupt or not a store"},

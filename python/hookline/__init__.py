@@ -8,14 +8,24 @@
 Failures raise subclasses of :class:`hookline.VerificationError` (a
 ``ValueError``), each with a stable ``.code`` string.
 
+Sending: :class:`hookline.Engine`, the sans-IO delivery engine (batching,
+retries, dead letters) with route / transform / decide policy callbacks.
+
 Receiving (verify, parse, unpack batches, drop duplicates, HTTP answers):
 :class:`hookline.Receiver` with a :class:`hookline.SeenStore`, and the
 framework helpers in hookline.flask, hookline.django and hookline.asgi.
 """
 
 from ._hookline import (
+    BatchError,
     BodyTooLarge,
+    CallbackError,
+    EndpointError,
+    EngineError,
+    EngineFailed,
+    EngineReentered,
     Error,
+    EventError,
     InvalidArgument,
     InvalidSecret,
     MalformedHeader,
@@ -31,6 +41,22 @@ from ._hookline import (
 from ._hookline import __version__
 from .ssrf import URLRejected, check_url
 from .dedupe import SeenStore
+from .engine import (
+    AttemptRecord,
+    BatchInfo,
+    Decision,
+    EndpointInfo,
+    Engine,
+    EngineStats,
+    EnqueueResult,
+    Idle,
+    OutgoingEvent,
+    RetryInput,
+    Send,
+    Wait,
+    event_filter_match,
+    event_types,
+)
 from .receiver import (
     BadRequest,
     Event,
@@ -92,4 +118,25 @@ __all__ = [
     "UnknownTenant",
     "PayloadTooLarge",
     "StoreUnavailable",
+    "Engine",
+    "Send",
+    "Wait",
+    "Idle",
+    "EnqueueResult",
+    "OutgoingEvent",
+    "RetryInput",
+    "Decision",
+    "BatchInfo",
+    "EndpointInfo",
+    "AttemptRecord",
+    "EngineStats",
+    "event_types",
+    "event_filter_match",
+    "EngineError",
+    "EventError",
+    "EndpointError",
+    "BatchError",
+    "CallbackError",
+    "EngineFailed",
+    "EngineReentered",
 ]

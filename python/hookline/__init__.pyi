@@ -14,7 +14,14 @@ from typing import (
     Union,
 )
 
+from ._hookline import BatchError as BatchError
 from ._hookline import BodyTooLarge as BodyTooLarge
+from ._hookline import CallbackError as CallbackError
+from ._hookline import EndpointError as EndpointError
+from ._hookline import EngineError as EngineError
+from ._hookline import EngineFailed as EngineFailed
+from ._hookline import EngineReentered as EngineReentered
+from ._hookline import EventError as EventError
 from ._hookline import Error as Error
 from ._hookline import InvalidArgument as InvalidArgument
 from ._hookline import InvalidSecret as InvalidSecret
@@ -241,3 +248,309 @@ class Receiver:
         token: Optional[str] = ...,
         now: Optional[float] = ...,
     ) -> List[Event]: ...
+
+
+_Data = Union[None, bytes, bytearray, memoryview, str, Any]
+
+class Send:
+    batch_id: str
+    endpoint_id: str
+    url: str
+    body: bytes
+    n_events: int
+    attempt: int
+    deadline: float
+    sparkpost_compat: bool
+    due: float
+    def __init__(
+        self,
+        batch_id: str,
+        endpoint_id: str,
+        url: str,
+        body: bytes,
+        n_events: int,
+        attempt: int,
+        deadline: float,
+        sparkpost_compat: bool,
+        due: float,
+    ) -> None: ...
+
+class Wait:
+    at: float
+    def __init__(self, at: float) -> None: ...
+
+class Idle:
+    def __init__(self) -> None: ...
+
+class EnqueueResult:
+    id: str
+    routed: int
+    def __init__(self, id: str, routed: int) -> None: ...
+
+class OutgoingEvent:
+    id: str
+    type: str
+    created_at: float
+    data_json: Optional[str]
+    ordering_key: Optional[str]
+    def __init__(
+        self,
+        id: str,
+        type: str,
+        created_at: float,
+        data_json: Optional[str],
+        ordering_key: Optional[str],
+    ) -> None: ...
+    @property
+    def data(self) -> Any: ...
+
+class Decision:
+    kind: str
+    retry_at: Optional[float]
+    def __init__(self, kind: str, retry_at: Optional[float] = ...) -> None: ...
+    @classmethod
+    def delivered(cls) -> "Decision": ...
+    @classmethod
+    def retry(cls, at: float) -> "Decision": ...
+    @classmethod
+    def give_up(cls) -> "Decision": ...
+
+class RetryInput:
+    batch_id: str
+    endpoint_id: str
+    attempt: int
+    status: int
+    failure: Optional[str]
+    retry_after: Optional[str]
+    latency: float
+    body: bytes
+    now: float
+    first_enqueue: float
+    deadline: float
+    default: Decision
+    def __init__(
+        self,
+        batch_id: str,
+        endpoint_id: str,
+        attempt: int,
+        status: int,
+        failure: Optional[str],
+        retry_after: Optional[str],
+        latency: float,
+        body: bytes,
+        now: float,
+        first_enqueue: float,
+        deadline: float,
+        default: Decision,
+    ) -> None: ...
+
+class BatchInfo:
+    batch_id: str
+    endpoint_id: str
+    state: str
+    ordering_key: Optional[str]
+    body: bytes
+    n_events: int
+    created: float
+    deadline: float
+    close_at: Optional[float]
+    next_attempt: Optional[float]
+    attempts: int
+    total_attempts: int
+    redrives: int
+    last_status: int
+    last_failure: Optional[str]
+    dead_reason: Optional[str]
+    settled: Optional[float]
+    def __init__(
+        self,
+        batch_id: str,
+        endpoint_id: str,
+        state: str,
+        ordering_key: Optional[str],
+        body: bytes,
+        n_events: int,
+        created: float,
+        deadline: float,
+        close_at: Optional[float],
+        next_attempt: Optional[float],
+        attempts: int,
+        total_attempts: int,
+        redrives: int,
+        last_status: int,
+        last_failure: Optional[str],
+        dead_reason: Optional[str],
+        settled: Optional[float],
+    ) -> None: ...
+
+class EndpointInfo:
+    endpoint_id: str
+    url: str
+    disabled: str
+    breaker: str
+    breaker_trips: int
+    in_flight: int
+    queued: int
+    pending_batches: int
+    effective_rate: float
+    failing_since: Optional[float]
+    def __init__(
+        self,
+        endpoint_id: str,
+        url: str,
+        disabled: str,
+        breaker: str,
+        breaker_trips: int,
+        in_flight: int,
+        queued: int,
+        pending_batches: int,
+        effective_rate: float,
+        failing_since: Optional[float],
+    ) -> None: ...
+
+class AttemptRecord:
+    batch_id: str
+    endpoint_id: str
+    attempt: int
+    at: float
+    sent: float
+    status: int
+    failure: str
+    delivered: bool
+    latency: float
+    excerpt: bytes
+    def __init__(
+        self,
+        batch_id: str,
+        endpoint_id: str,
+        attempt: int,
+        at: float,
+        sent: float,
+        status: int,
+        failure: str,
+        delivered: bool,
+        latency: float,
+        excerpt: bytes,
+    ) -> None: ...
+
+class EngineStats:
+    batches: Dict[str, int]
+    endpoints: int
+    pending_events: int
+    pending_body_bytes: int
+    events_enqueued: int
+    batches_delivered: int
+    batches_dead_lettered: int
+    attempts: int
+    attempt_records: int
+    def __init__(
+        self,
+        batches: Dict[str, int],
+        endpoints: int,
+        pending_events: int,
+        pending_body_bytes: int,
+        events_enqueued: int,
+        batches_delivered: int,
+        batches_dead_lettered: int,
+        attempts: int,
+        attempt_records: int,
+    ) -> None: ...
+
+def event_types() -> Tuple[str, ...]: ...
+def event_filter_match(pattern: str, type: str) -> bool: ...
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        seed: int = ...,
+        max_in_flight: int = ...,
+        attempt_retention: float = ...,
+        max_attempt_records: int = ...,
+        in_flight_lease: float = ...,
+        route: Optional[Callable[[OutgoingEvent, str, bool], Any]] = ...,
+        transform: Optional[Callable[[str, str], Union[str, bytes, None]]] = ...,
+        decide: Optional[Callable[[RetryInput], Union[Decision, str, None]]] = ...,
+    ) -> None: ...
+    def add_endpoint(
+        self,
+        id: str,
+        url: str,
+        *,
+        events: Iterable[str] = ...,
+        active: bool = ...,
+        max_events: int = ...,
+        max_bytes: int = ...,
+        linger: float = ...,
+        unbatched: bool = ...,
+        sparkpost_compat: bool = ...,
+        schedule: Iterable[float] = ...,
+        jitter: float = ...,
+        deadline: float = ...,
+        max_attempts: int = ...,
+        concurrency: int = ...,
+        rate: float = ...,
+        burst: float = ...,
+        throttle_start_rate: float = ...,
+        throttle_min_rate: float = ...,
+        throttle_recover: float = ...,
+        breaker_window: float = ...,
+        breaker_min_attempts: int = ...,
+        breaker_failure_ratio: float = ...,
+        breaker_half_open: float = ...,
+        breaker_disable_after: float = ...,
+        breaker_max_trips: int = ...,
+        blocked_disable_after: int = ...,
+        ordering: str = ...,
+        now: Optional[float] = ...,
+    ) -> None: ...
+    def update_endpoint(self, id: str, *, now: Optional[float] = ..., **changes: Any) -> None: ...
+    def remove_endpoint(self, id: str, *, now: Optional[float] = ...) -> None: ...
+    def enable_endpoint(self, id: str, *, now: Optional[float] = ...) -> None: ...
+    def disable_endpoint(self, id: str, *, now: Optional[float] = ...) -> None: ...
+    def set_endpoint_disabled(
+        self, id: str, reason: str, *, now: Optional[float] = ...
+    ) -> None: ...
+    def endpoint_info(self, id: str) -> EndpointInfo: ...
+    def endpoints(self) -> List[str]: ...
+    def enqueue(
+        self,
+        type: str,
+        data: _Data = ...,
+        *,
+        id: Optional[str] = ...,
+        created_at: Optional[float] = ...,
+        ordering_key: Optional[str] = ...,
+        now: Optional[float] = ...,
+    ) -> EnqueueResult: ...
+    def enqueue_to(
+        self,
+        endpoint_id: str,
+        type: str,
+        data: _Data = ...,
+        *,
+        id: Optional[str] = ...,
+        created_at: Optional[float] = ...,
+        ordering_key: Optional[str] = ...,
+        now: Optional[float] = ...,
+    ) -> EnqueueResult: ...
+    def flush(self, now: Optional[float] = ...) -> None: ...
+    def next_action(self, now: Optional[float] = ...) -> Union[Send, Wait, Idle]: ...
+    def report_outcome(
+        self,
+        batch_id: str,
+        *,
+        status: int = ...,
+        failure: Optional[str] = ...,
+        retry_after: Union[None, str, bytes, int, float] = ...,
+        latency: float = ...,
+        body: _Body = ...,
+        now: Optional[float] = ...,
+    ) -> None: ...
+    def batch(self, batch_id: str) -> BatchInfo: ...
+    def stats(self) -> EngineStats: ...
+    def attempts(self) -> List[AttemptRecord]: ...
+    def dead_letters(self) -> List[str]: ...
+    def redrive(self, batch_id: str, now: Optional[float] = ...) -> None: ...
+    def purge(self, batch_id: Optional[str] = ...) -> None: ...
+    def restore_batch(self, batch: BatchInfo, now: Optional[float] = ...) -> None: ...

@@ -21,6 +21,9 @@ PUBLIC = {
     "generate_keypair", "Error", "VerificationError", "MissingHeader", "MalformedHeader",
     "SignatureMismatch", "TimestampTooOld", "TimestampInFuture", "BodyTooLarge",
     "InvalidSecret", "UnknownScheme", "__version__", "SeenStore", "StoreError", "StoreFull",
+    "Engine", "Send", "Wait", "Idle", "Decision", "RetryInput", "EngineError", "EventError",
+    "EndpointError", "BatchError", "CallbackError", "EngineFailed", "EngineReentered",
+    "event_types", "event_filter_match",
 }
 
 
@@ -62,8 +65,8 @@ def test_public_stub_matches_all():
 
 
 def test_extension_stub_matches_module():
-    stub = _stub_names(PKG / "_hookline.pyi") - {"Dict", "Iterable", "List", "Optional", "Sequence",
-                                                  "Tuple", "Union"}
+    stub = _stub_names(PKG / "_hookline.pyi") - {"Any", "Callable", "Dict", "Iterable", "List",
+                                                  "Optional", "Sequence", "Tuple", "Union"}
     runtime = {n for n in dir(_hookline) if not n.startswith("_") or n == "__version__"}
     assert stub == runtime
 
@@ -107,6 +110,12 @@ def test_exception_instances_carry_stable_codes():
         hookline.InvalidArgument: "invalid_argument",
         hookline.StoreError: "store_io",
         hookline.StoreFull: "store_full",
+        hookline.EventError: "event_invalid",
+        hookline.EndpointError: "endpoint_unknown",
+        hookline.BatchError: "batch_unknown",
+        hookline.CallbackError: "callback",
+        hookline.EngineFailed: "engine_failed",
+        hookline.EngineReentered: "engine_reentered",
     }
     for cls, code in codes.items():
         assert cls.code == code

@@ -74,6 +74,7 @@ typedef enum hl_code {
     HL_E_STORE = 308,            /* the store interface reported a failure */
     HL_E_ENGINE_FAILED = 309,    /* an earlier store failure: rebuild the engine */
     HL_E_RETRY_AFTER = 310,      /* a Retry-After value is malformed */
+    HL_E_ENGINE_REENTERED = 311, /* a binding refused a changing call from inside a callback */
     /* storage (seen-id stores; durable stores) */
     HL_E_STORE_FULL = 400,     /* the store holds its capacity of live entries */
     HL_E_STORE_IO = 401,       /* cannot open or use the storage (bad path, I/O error) */
