@@ -1,5 +1,5 @@
 # Stubs for the C extension hookline._hookline (use the hookline package).
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 _Text = Union[str, bytes]
 _Secrets = Union[str, bytes, Sequence[_Text]]
@@ -69,6 +69,16 @@ class Verifier:
     def verify(
         self, body: _Body, headers: Iterable[Tuple[_Text, _Text]], now: int
     ) -> _Result: ...
+    # Returns the class given to _set_result_type (hookline.VerifyResult).
+    def verify_result(
+        self,
+        body: _Body,
+        headers: Union[Dict[Any, Any], Iterable[Tuple[_Text, _Text]]],
+        now: int,
+        /,
+    ) -> Any: ...
+
+def _set_result_type(cls: type) -> None: ...
 
 def _check_url(
     url: Union[str, bytes],
