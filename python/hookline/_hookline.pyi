@@ -1,5 +1,5 @@
 # Stubs for the C extension hookline._hookline (use the hookline package).
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 _Text = Union[str, bytes]
 _Secrets = Union[str, bytes, Sequence[_Text]]
@@ -73,10 +73,10 @@ class Verifier:
     def verify_result(
         self,
         body: _Body,
-        headers: Union[Dict[Any, Any], Iterable[Tuple[_Text, _Text]]],
+        headers: Union[Dict[_Text, _Text], Iterable[Tuple[_Text, _Text]]],
         now: int,
         /,
-    ) -> Any: ...
+    ) -> object: ...
 
 def _set_result_type(cls: type) -> None: ...
 

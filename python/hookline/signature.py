@@ -212,10 +212,12 @@ class Verifier:
         """Like :func:`hookline.verify` with this verifier's secrets and options."""
         # A plain dict goes to C as it is (read in place there); the
         # VerifyResult is built in C too. Same checks, same result.
+        if now is None:
+            now = int(time.time())
+        elif type(now) is not int:
+            now = _seconds(now)
         return self._verifier.verify_result(
-            body,
-            headers if type(headers) is dict else header_pairs(headers),
-            int(time.time()) if now is None else _seconds(now),
+            body, headers if type(headers) is dict else header_pairs(headers), now
         )
 
     def __repr__(self) -> str:
