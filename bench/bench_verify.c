@@ -209,18 +209,28 @@ static void run_oneshot(paths *p, const fixture *f)
 
 typedef void (*path_fn)(paths *p, const fixture *f);
 
-static double measure(path_fn fn, paths *p, const fixture *f, long iters, int rounds)
+/* One timed round of `iters` calls, ns per call. */
+static double round_ns(path_fn fn, paths *p, const fixture *f, long iters)
 {
-    double best = 1e30;
-    for (int r = 0; r < rounds; r++) {
-        double t0 = now_ns();
-        for (long i = 0; i < iters; i++)
-            fn(p, f);
-        double per = (now_ns() - t0) / (double)iters;
-        if (per < best)
-            best = per;
-    }
-    return best;
+    double t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        fn(p, f);
+    return (now_ns() - t0) / (double)iters;
+}
+
+/* The best round of each path, the paths' rounds interleaved (floor,
+ * verifier, one-shot, floor, ...) so that a slow spell of this shared
+ * machine falls on all of them alike. */
+static void measure(paths *p, const fixture *f, long iters, int rounds, double best[3])
+{
+    static const path_fn FNS[3] = {run_floor, run_verifier, run_oneshot};
+    best[0] = best[1] = best[2] = 1e30;
+    for (int r = 0; r < rounds; r++)
+        for (int k = 0; k < 3; k++) {
+            double ns = round_ns(FNS[k], p, f, iters);
+            if (ns < best[k])
+                best[k] = ns;
+        }
 }
 
 static void paths_init(paths *p, EVP_MAC *mac, const fixture *f)
@@ -324,7 +334,7 @@ static int count(const char *path, const char *scheme_name, size_t size, long n)
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");
-    int rounds = quick ? 2 : 7;
+    int rounds = quick ? 2 : 15;
     EVP_MAC *mac;
 
     if (argc == 3 && !strcmp(argv[1], "--vectors"))
@@ -347,18 +357,13 @@ int main(int argc, char **argv)
                 continue;
             setup(&f, (hl_scheme)s, SIZES[z]);
             paths_init(&p, mac, &f);
-            iters = (long)((quick ? 2e6 : 3e7) / (double)(f.len + 300));
+            iters = (long)((quick ? 2e6 : 1.5e7) / (double)(f.len + 300));
             if (iters < 10)
                 iters = 10;
-            floor_ns = measure(run_floor, &p, &f, iters, rounds);
-            ver_ns = measure(run_verifier, &p, &f, iters, rounds);
-            one_ns = measure(run_oneshot, &p, &f, iters, rounds);
-            /* the floor again: the best of both runs, so a noisy first run
-             * cannot make hookline look better than it is */
             {
-                double again = measure(run_floor, &p, &f, iters, rounds);
-                if (again < floor_ns)
-                    floor_ns = again;
+                double best[3];
+                measure(&p, &f, iters, rounds, best);
+                floor_ns = best[0], ver_ns = best[1], one_ns = best[2];
             }
             printf("M\tc.floor.%s.%zu\t%.1f\tns\n", scheme, f.len, floor_ns);
             printf("M\tc.verifier.%s.%zu\t%.1f\tns\n", scheme, f.len, ver_ns);
