@@ -9,6 +9,7 @@
  * a child process so RSS figures do not inherit the previous size's heap.
  *
  * Usage: bench_engine [--quick]   (quick: 1e4 only)
+ *        bench_engine --size N     one size, in this process (for callgrind)
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hookline.h"
@@ -120,6 +121,10 @@ int main(int argc, char **argv)
     static const struct { size_t n; const char *label; } SIZES[] = {
         {10000, "1e4"}, {100000, "1e5"}, {1000000, "1e6"}};
     int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    if (argc == 3 && !strcmp(argv[1], "--size")) {
+        run(strtoul(argv[2], NULL, 10), argv[2]);
+        return 0;
+    }
     for (size_t i = 0; i < (quick ? 1 : sizeof SIZES / sizeof SIZES[0]); i++) {
         pid_t pid = fork();
         int status = 0;

@@ -90,6 +90,18 @@ if command -v valgrind >/dev/null; then
     done
 fi
 
+# Engine instructions per event (enqueue + deliver), 1e4 and 1e5 pending:
+# flat counts mean a time that grows with the queue is memory, not work.
+if command -v valgrind >/dev/null && [ -z "$quick" ]; then
+    log "callgrind: engine instructions per event at 1e4 and 1e5 pending"
+    for n in 10000 100000; do
+        total=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+            "$build/bench/bench_engine" --size "$n" 2>&1 | sed -n 's/.*Collected : *//p')
+        printf 'M\tcg.engine.%s\t%d\tinstr\n' "$([ "$n" = 10000 ] && echo 1e4 || echo 1e5)" \
+            $((total / n)) >> "$meas"
+    done
+fi
+
 # ------------------------------------------------------------ the rest
 if [ -x "$root/bench/bench_nginx.sh" ]; then
     log "nginx: guarded vs unguarded location under wrk"
