@@ -2,7 +2,12 @@
 # bench_nginx.sh BUILD_DIR VECTOR_DIR [--quick] - requests/s of one nginx
 # location guarded by resty.hookline.guard (verify, standard scheme, 1 KiB
 # signed POST) against the same location unguarded, same nginx, same run,
-# driven by wrk on 127.0.0.1. Prints "M nginx.guarded|nginx.plain <req/s>".
+# driven by wrk on 127.0.0.1, in two shapes:
+#   bare:    the location answers 204 itself (the guard's cost at its most
+#            visible);
+#   proxied: the location proxies to an application (here a second server
+#            block of the same nginx answering 204), as the guard is used.
+# Prints "M nginx.{guarded,plain,guarded_proxy,plain_proxy} <req/s>".
 #
 # One nginx worker and one wrk thread (2 cores). Runs alternate plain and
 # guarded (3 times, 5 s each) and keep the best of each; a warm-up run first. No dedupe dict: every request is
@@ -40,7 +45,12 @@ stop_nginx() {
 }
 trap 'stop_nginx; rm -rf "$tmp"' EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
+app_port=$(free_port)
+while [ "$app_port" = "$port" ]; do app_port=$(free_port); done
 user_line=
 [ "$(id -u)" = 0 ] && user_line="user root;"
 HOOKLINE_SECRET=$(cat "$vectors/standard.secret")
@@ -59,6 +69,8 @@ http {
     access_log off;
     client_body_temp_path temp/body;
     proxy_temp_path temp/proxy;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
     fastcgi_temp_path temp/fastcgi;
     uwsgi_temp_path temp/uwsgi;
     scgi_temp_path temp/scgi;
@@ -82,6 +94,23 @@ http {
         location = /guarded {
             access_by_lua_block { require("resty.hookline.guard").check("bench") }
             content_by_lua_block { ngx.exit(204) }
+        }
+        location = /plain_proxy {
+            proxy_pass http://app;
+        }
+        location = /guarded_proxy {
+            access_by_lua_block { require("resty.hookline.guard").check("bench") }
+            proxy_pass http://app;
+        }
+    }
+    upstream app {
+        server 127.0.0.1:$app_port;
+        keepalive 32;
+    }
+    server {
+        listen 127.0.0.1:$app_port;
+        location / {
+            return 204;
         }
     }
 }
@@ -108,7 +137,7 @@ end
 EOF
 
 # Both locations must answer 204 to the vector before anything is timed.
-for loc in plain guarded; do
+for loc in plain guarded plain_proxy guarded_proxy; do
     code=$(python3 - "$port" "$loc" "$vectors" <<'EOF'
 import http.client, sys
 port, loc, d = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -129,13 +158,15 @@ rps() { # LOCATION
     HL_VECTORS=$vectors wrk -t1 -c16 -d"$duration" -s "$tmp/post.lua" \
         "http://127.0.0.1:$port/$1" | sed -n 's/^Requests\/sec: *//p'
 }
-best_plain=0 best_guarded=0
 HL_VECTORS=$vectors wrk -t1 -c16 -d1s -s "$tmp/post.lua" "http://127.0.0.1:$port/guarded" >/dev/null
-for _ in $(seq 1 "$runs"); do
-    p=$(rps plain)
-    g=$(rps guarded)
-    best_plain=$(awk -v a="$best_plain" -v b="$p" 'BEGIN { print (b > a ? b : a) }')
-    best_guarded=$(awk -v a="$best_guarded" -v b="$g" 'BEGIN { print (b > a ? b : a) }')
+for pair in plain:guarded plain_proxy:guarded_proxy; do
+    a=${pair%%:*} b=${pair##*:}
+    best_a=0 best_b=0
+    for _ in $(seq 1 "$runs"); do
+        x=$(rps "$a")
+        y=$(rps "$b")
+        best_a=$(awk -v m="$best_a" -v v="$x" 'BEGIN { print (v > m ? v : m) }')
+        best_b=$(awk -v m="$best_b" -v v="$y" 'BEGIN { print (v > m ? v : m) }')
+    done
+    printf 'M\tnginx.%s\t%s\treq/s\n' "$a" "$best_a" "$b" "$best_b"
 done
-printf 'M\tnginx.plain\t%s\treq/s\n' "$best_plain"
-printf 'M\tnginx.guarded\t%s\treq/s\n' "$best_guarded"

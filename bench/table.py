@@ -47,7 +47,9 @@ def rows(m):
             for label, what in (("lua54", "Lua 5.4 verifier:verify"), ("luajit", "LuaJIT verifier:verify (C API)"),
                                 ("luajit_ffi", "LuaJIT resty.hookline (FFI)")):
                 out.append((g, what, "%s.%s" % (label, tag), "C floor", "c.floor." + tag, ("<=", 1.6)))
-    out.append(("nginx + wrk", "guarded location req/s", "nginx.guarded", "unguarded req/s", "nginx.plain", (">=", 0.85)))
+    out.append(("nginx + wrk, bare 204", "guarded location req/s", "nginx.guarded", "unguarded req/s", "nginx.plain", (">=", 0.85)))
+    out.append(("nginx + wrk, proxied to an app", "guarded location req/s", "nginx.guarded_proxy", "unguarded req/s",
+                "nginx.plain_proxy", (">=", 0.85)))
     out.append(("sign 100 x 500 B", "C hl_signer_sign batch/s", "sign.c", None, None, None))
     out.append(("sign 100 x 500 B", "Python Signer.sign batch/s", "sign.py", "C batch/s", "sign.c", None))
     for n in ("1e4", "1e5", "1e6"):
