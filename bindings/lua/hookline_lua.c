@@ -342,8 +342,8 @@ static hl_code header_walk(lua_State *L, int idx, struct header_walk *w, hl_erro
     return HL_OK;
 }
 
-hl_code hll_headers_from_table(lua_State *L, int idx, const hl_header **out, size_t *count,
-                               hl_error *err)
+hl_code hll_headers_from_table(lua_State *L, int idx, hl_header *stack, size_t stack_cap,
+                               const hl_header **out, size_t *count, hl_error *err)
 {
     struct header_walk w;
     size_t n;
@@ -361,7 +361,13 @@ hl_code hll_headers_from_table(lua_State *L, int idx, const hl_header **out, siz
     if (n > ((size_t)-1) / sizeof(hl_header) - 1)
         return hll_set_error(err, HL_E_NOMEM, "too many headers");
 
-    w.array = (hl_header *)lua_newuserdata(L, (n ? n : 1) * sizeof(hl_header));
+    /* The caller's array when it is big enough: no garbage per call. */
+    if (n <= stack_cap) {
+        w.array = stack;
+        lua_pushnil(L);
+    } else {
+        w.array = (hl_header *)lua_newuserdata(L, (n ? n : 1) * sizeof(hl_header));
+    }
     if (w.needs_anchor)
         lua_newtable(L);
     else

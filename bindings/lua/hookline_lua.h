@@ -111,14 +111,19 @@ hl_code hll_secrets_parse(lua_State *L, int idx, hl_scheme scheme, hl_secret_enc
 
 /* ------------------------------------------------------------ headers */
 
+/* Headers the callers' stack arrays hold (more: a userdata array). */
+#define HLL_HEADERS_STACK 32
+
 /*
  * Convert a headers table ({name = value}, keys of any case, as
  * ngx.req.get_headers() gives it) into an hl_header array. A value that is a
  * table of strings (a repeated header) becomes one hl_header per string, so
- * the core sees the repetition. The array and any converted strings are
- * pushed onto the stack (two values) and live as long as they stay there.
+ * the core sees the repetition. The array is `stack` when it has room
+ * (stack_cap entries), else a userdata; it and any converted strings are
+ * pushed onto the stack (two values, nil for what is not needed) and live
+ * as long as they stay there (and `stack` lives).
  */
-hl_code hll_headers_from_table(lua_State *L, int idx, const hl_header **out, size_t *count,
-                               hl_error *err);
+hl_code hll_headers_from_table(lua_State *L, int idx, hl_header *stack, size_t stack_cap,
+                               const hl_header **out, size_t *count, hl_error *err);
 
 #endif /* HOOKLINE_LUA_H */

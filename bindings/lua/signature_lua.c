@@ -248,6 +248,7 @@ static int l_verify(lua_State *L)
     hl_verify_options o;
     hl_secret_encoding encoding;
     hl_verify_result result;
+    hl_header stack[HLL_HEADERS_STACK];
     const hl_header *headers;
     size_t n_headers, body_len;
     const char *body;
@@ -260,7 +261,7 @@ static int l_verify(lua_State *L)
     if (check_body(L, 1, &body, &body_len, &err) != HL_OK ||
         read_verify_opts(L, 4, &o, &encoding, &err) != HL_OK ||
         hll_opt_int64(L, 4, "now", (int64_t)time(NULL), &now, &err) != HL_OK ||
-        hll_headers_from_table(L, 2, &headers, &n_headers, &err) != HL_OK)
+        hll_headers_from_table(L, 2, stack, HLL_HEADERS_STACK, &headers, &n_headers, &err) != HL_OK)
         return hll_fail_err(L, &err);
 
     box = hll_secrets_new(L);
@@ -313,6 +314,7 @@ static int verifier_verify(lua_State *L)
     verifier_ud *ud = (verifier_ud *)luaL_checkudata(L, 1, VERIFIER_MT);
     hl_error err = HL_ERROR_INIT;
     hl_verify_result result;
+    hl_header stack[HLL_HEADERS_STACK];
     const hl_header *headers;
     size_t n_headers, body_len;
     const char *body;
@@ -325,7 +327,7 @@ static int verifier_verify(lua_State *L)
     if (check_body(L, 2, &body, &body_len, &err) != HL_OK ||
         hll_check_opts(L, 4, &err) != HL_OK ||
         hll_opt_int64(L, 4, "now", (int64_t)time(NULL), &now, &err) != HL_OK ||
-        hll_headers_from_table(L, 3, &headers, &n_headers, &err) != HL_OK ||
+        hll_headers_from_table(L, 3, stack, HLL_HEADERS_STACK, &headers, &n_headers, &err) != HL_OK ||
         hl_verifier_verify(ud->verifier, now, headers, n_headers, body, body_len, &result,
                            &err) != HL_OK)
         return hll_fail_err(L, &err);

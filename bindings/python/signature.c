@@ -78,7 +78,10 @@ static int headers_get(PyObject *obj, header_list *out)
     out->count = 0;
     if ((out->keep = PyList_New(0)) == NULL)
         return -1;
-    seq = PySequence_Fast(obj, "headers must be an iterable of (name, value) pairs");
+    if (PyDict_Check(obj)) /* a dict: its (name, value) items */
+        seq = PyDict_Items(obj);
+    else
+        seq = PySequence_Fast(obj, "headers must be an iterable of (name, value) pairs");
     if (seq == NULL)
         goto fail;
     n = PySequence_Fast_GET_SIZE(seq);
@@ -191,6 +194,115 @@ static PyObject *result_to_tuple(const hl_verify_result *r)
                          field(r->has_event ? r->event_id : ""),
                          field(r->has_event ? r->event_type : ""),
                          field(r->has_event ? r->created_at : ""));
+}
+
+/* ------------------------------------------------------- fast path */
+
+/* Most headers the fast path takes (an HTTP request rarely has more). */
+#define FAST_HEADERS 32
+
+/* The bytes of an exact str that is compact ASCII (its data is the bytes),
+ * or of an exact bytes object; 0 for anything else. */
+static int fast_view(PyObject *o, const char **ptr, size_t *len)
+{
+    if (PyUnicode_CheckExact(o) && PyUnicode_IS_COMPACT_ASCII(o)) {
+        *ptr = (const char *)PyUnicode_1BYTE_DATA(o);
+        *len = (size_t)PyUnicode_GET_LENGTH(o);
+        return 1;
+    }
+    if (PyBytes_CheckExact(o)) {
+        *ptr = PyBytes_AS_STRING(o);
+        *len = (size_t)PyBytes_GET_SIZE(o);
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * headers_fast - the headers of an exact dict of ASCII str / bytes (at most
+ * FAST_HEADERS) as views straight into its objects: no list, no copies.
+ * Only for calls that keep the GIL and run no Python code until the core
+ * returns, so the dict cannot change meanwhile. Returns 1 when filled, 0
+ * when the general path (headers_get) must handle `obj`; sets no error.
+ */
+static int headers_fast(PyObject *obj, hl_header *items, size_t *count)
+{
+    Py_ssize_t pos = 0;
+    PyObject *name, *value;
+    size_t n = 0;
+    if (!PyDict_CheckExact(obj) || PyDict_GET_SIZE(obj) > FAST_HEADERS)
+        return 0;
+    while (PyDict_Next(obj, &pos, &name, &value)) {
+        if (!fast_view(name, &items[n].name, &items[n].name_len) ||
+            !fast_view(value, &items[n].value, &items[n].value_len))
+            return 0;
+        n++;
+    }
+    *count = n;
+    return 1;
+}
+
+/* hookline.VerifyResult (set by signature.py through _set_result_type) and
+ * its field names, interned once. */
+static PyObject *result_type;
+static PyObject *result_fields[6];
+static const char *const RESULT_FIELDS[6] = {"msg_id",   "timestamp",  "secret_index",
+                                             "event_id", "event_type", "created_at"};
+
+PyDoc_STRVAR(set_result_type_doc, "_set_result_type(cls)\n--\n\n"
+                                  "The class Verifier.verify_result returns (VerifyResult).");
+
+static PyObject *py_set_result_type(PyObject *self, PyObject *cls)
+{
+    (void)self;
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "a class is needed");
+        return NULL;
+    }
+    for (int i = 0; i < 6; i++)
+        if (result_fields[i] == NULL &&
+            (result_fields[i] = PyUnicode_InternFromString(RESULT_FIELDS[i])) == NULL)
+            return NULL;
+    Py_INCREF(cls);
+    Py_XSETREF(result_type, cls);
+    Py_RETURN_NONE;
+}
+
+/*
+ * A VerifyResult without running its (frozen dataclass) __init__: a bare
+ * instance whose __dict__ is filled here, which is all that __init__ would
+ * have done (frozen dataclasses store fields with object.__setattr__).
+ */
+static PyObject *result_to_object(const hl_verify_result *r)
+{
+    PyObject *values[6], *dict = NULL, *obj = NULL, *empty = NULL;
+    int i;
+    values[0] = field(r->msg_id);
+    values[1] = r->timestamp < 0 ? (Py_INCREF(Py_None), Py_None)
+                                 : PyLong_FromLongLong((long long)r->timestamp);
+    values[2] = PyLong_FromLong(r->secret_index);
+    values[3] = field(r->has_event ? r->event_id : "");
+    values[4] = field(r->has_event ? r->event_type : "");
+    values[5] = field(r->has_event ? r->created_at : "");
+    for (i = 0; i < 6; i++)
+        if (values[i] == NULL)
+            goto done;
+    if ((dict = PyDict_New()) == NULL)
+        goto done;
+    for (i = 0; i < 6; i++)
+        if (PyDict_SetItem(dict, result_fields[i], values[i]) < 0)
+            goto done;
+    if ((empty = PyTuple_New(0)) == NULL ||
+        (obj = PyBaseObject_Type.tp_new((PyTypeObject *)result_type, empty, NULL)) == NULL)
+        goto done;
+    if (PyObject_GenericSetDict(obj, dict, NULL) < 0)
+        Py_CLEAR(obj);
+done:
+    for (i = 0; i < 6; i++)
+        Py_XDECREF(values[i]);
+    Py_XDECREF(dict);
+    Py_XDECREF(empty);
+    return obj;
 }
 
 /* Take a handle's lock, waiting (if need be) without the GIL so the holder,
@@ -514,7 +626,70 @@ static PyObject *Verifier_verify(VerifierObject *self, PyObject *args, PyObject 
     return result_to_tuple(&result);
 }
 
+/*
+ * Verifier.verify_result(body, headers, now) - what hookline.Verifier.verify
+ * calls: positional arguments only, headers as a dict (read in place, see
+ * headers_fast) or (name, value) pairs, and the VerifyResult built here.
+ */
+static PyObject *Verifier_verify_result(VerifierObject *self, PyObject *const *args,
+                                        Py_ssize_t nargs)
+{
+    long long now;
+    Py_buffer body;
+    hl_header fast[FAST_HEADERS];
+    size_t n_fast = 0;
+    header_list headers = {NULL, 0, NULL};
+    hl_verify_result result;
+    hl_error err = HL_ERROR_INIT;
+    hl_code rc;
+
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "verify_result() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (result_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "hookline: _set_result_type was not called");
+        return NULL;
+    }
+    now = PyLong_AsLongLong(args[2]);
+    if (now == -1 && PyErr_Occurred())
+        return NULL;
+    if (hlpy_body_get(args[0], &body) < 0)
+        return NULL;
+    /* Nothing below runs Python code until the core returns: the fast
+     * views into the dict stay valid. Big bodies release the GIL, so they
+     * take the general path, which holds references. */
+    if ((size_t)body.len >= HLPY_NOGIL_MIN || !headers_fast(args[1], fast, &n_fast)) {
+        if (headers_get(args[1], &headers) < 0) {
+            PyBuffer_Release(&body);
+            return NULL;
+        }
+    }
+    handle_lock(self->lock);
+    if (headers.keep == NULL) {
+        rc = hl_verifier_verify(self->verifier, (int64_t)now, fast, n_fast, body.buf,
+                                (size_t)body.len, &result, &err);
+    } else if ((size_t)body.len >= HLPY_NOGIL_MIN) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = hl_verifier_verify(self->verifier, (int64_t)now, headers.items, headers.count,
+                                body.buf, (size_t)body.len, &result, &err);
+        Py_END_ALLOW_THREADS
+    } else {
+        rc = hl_verifier_verify(self->verifier, (int64_t)now, headers.items, headers.count,
+                                body.buf, (size_t)body.len, &result, &err);
+    }
+    PyThread_release_lock(self->lock);
+    headers_release(&headers);
+    PyBuffer_Release(&body);
+    if (rc != HL_OK)
+        return hlpy_raise(rc, &err);
+    return result_to_object(&result);
+}
+
 static PyMethodDef Verifier_methods[] = {
+    {"verify_result", (PyCFunction)(void (*)(void))Verifier_verify_result, METH_FASTCALL,
+     "verify_result(body, headers, now)\n--\n\n"
+     "Verify a request; returns a hookline.VerifyResult (see hookline.Verifier.verify)."},
     {"verify", (PyCFunction)(void (*)(void))Verifier_verify, METH_VARARGS | METH_KEYWORDS,
      "verify(body, headers, now)\n--\n\nVerify a request; see the module's verify()."},
     {NULL, NULL, 0, NULL},
@@ -537,6 +712,7 @@ static PyTypeObject VerifierType = {
 static PyMethodDef SIGNATURE_METHODS[] = {
     {"sign", (PyCFunction)(void (*)(void))py_sign, METH_VARARGS | METH_KEYWORDS, sign_doc},
     {"verify", (PyCFunction)(void (*)(void))py_verify, METH_VARARGS | METH_KEYWORDS, verify_doc},
+    {"_set_result_type", py_set_result_type, METH_O, set_result_type_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -28,6 +28,14 @@ hl_code hli_fail(hl_error *err, hl_code code, const char *fmt, ...) HLI_PRINTF(3
  */
 hl_code hli_fail_openssl(hl_error *err, const char *what);
 
+/*
+ * hli_event_peek_jansson - hl_event_peek through jansson alone: the
+ * reference that hl_event_peek's single-pass scanner falls back to, and that
+ * fuzz_event_peek compares it with.
+ */
+hl_code hli_event_peek_jansson(const void *body, size_t body_len, hl_event_summary *out,
+                               hl_error *err);
+
 /* Case-insensitive ASCII comparison of a byte range with a C string. */
 int hli_ascii_ieq(const char *a, size_t a_len, const char *b);
 

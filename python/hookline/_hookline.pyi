@@ -78,6 +78,16 @@ class Verifier:
     def verify(
         self, body: _Body, headers: Iterable[Tuple[_Text, _Text]], now: int
     ) -> _Result: ...
+    # Returns the class given to _set_result_type (hookline.VerifyResult).
+    def verify_result(
+        self,
+        body: _Body,
+        headers: Union[Dict[_Text, _Text], Iterable[Tuple[_Text, _Text]]],
+        now: int,
+        /,
+    ) -> object: ...
+
+def _set_result_type(cls: type) -> None: ...
 
 def _check_url(
     url: Union[str, bytes],

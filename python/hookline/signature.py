@@ -44,6 +44,9 @@ class VerifyResult:
     created_at: Optional[str]
 
 
+_hookline._set_result_type(VerifyResult)
+
+
 def _seconds(value: Optional[float]) -> int:
     """Unix seconds as an int: the clock when None, floats rounded down."""
     if value is None:
@@ -207,7 +210,15 @@ class Verifier:
 
     def verify(self, body: bytes, headers: Headers, *, now: Optional[float] = None) -> VerifyResult:
         """Like :func:`hookline.verify` with this verifier's secrets and options."""
-        return VerifyResult(*self._verifier.verify(body, header_pairs(headers), _seconds(now)))
+        # A plain dict goes to C as it is (read in place there); the
+        # VerifyResult is built in C too. Same checks, same result.
+        if now is None:
+            now = int(time.time())
+        elif type(now) is not int:
+            now = _seconds(now)
+        return self._verifier.verify_result(
+            body, headers if type(headers) is dict else header_pairs(headers), now
+        )
 
     def __repr__(self) -> str:
         return "hookline.Verifier(scheme=%r, tolerance=%r)" % (self.scheme, self.tolerance)
