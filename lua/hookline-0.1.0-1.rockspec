@@ -38,6 +38,7 @@ build = {
             "../bindings/lua/signature_lua.c",
             "../bindings/lua/ssrf_lua.c",
             "../drivers/net/resolver_getaddrinfo.c",
+            "../drivers/sqlite/outbox.c",
             "../drivers/sqlite/seen_sqlite.c",
             "../core/src/abi.c",
             "../core/src/codec.c",
