@@ -373,6 +373,44 @@ static void test_run_stops_cleanly(void **state)
     hl_worker_close(w);
 }
 
+static void test_one_worker_per_file_and_submit(void **state)
+{
+    (void)state;
+    hl_worker *w = open_worker("lock.db", 0);
+    hl_error err = HL_ERROR_INIT;
+    const char *c = config("/ok", ",\"batch\":{\"linger_ms\":0}");
+    assert_int_equal(hl_worker_endpoint_add(w, "l", c, strlen(c), HL_WORKER_SKIP_TEST, NULL, &err),
+                     HL_OK);
+    /* a second worker on the same file is refused */
+    char path[160];
+    snprintf(path, sizeof path, "%s/lock.db", tmpdir);
+    hl_worker_options o = HL_WORKER_OPTIONS_INIT;
+    hl_worker *w2 = NULL;
+    o.db_path = path;
+    assert_int_equal(hl_worker_open(&w2, &o, NULL, &err), HL_E_STORE_BUSY);
+    assert_null(w2);
+    /* another process hands it events through the inbox */
+    hl_outbox *sender = NULL;
+    assert_int_equal(hl_outbox_open(&sender, path, NULL, &err), HL_OK);
+    hl_event e = HL_EVENT_INIT;
+    e.id = "evt_submitted";
+    e.type = "t";
+    assert_int_equal(hl_outbox_submit(sender, &e, 1, fake_now, NULL, NULL, &err), HL_OK);
+    hl_outbox_close(sender);
+    hl_engine_stats st;
+    hl_engine_stats_get(hl_worker_engine(w), &st);
+    assert_int_equal(st.pending_events, 0);
+    assert_int_equal(hl_worker_run_once(w, 0, NULL, &err), HL_OK);
+    hl_engine_stats_get(hl_worker_engine(w), &st);
+    assert_int_equal(st.events_enqueued, 1);
+    deliver_all(w);
+    assert_int_equal(count_lines("evt_submitted"), 1);
+    hl_worker_close(w);
+    /* the lock went with it */
+    w = open_worker("lock.db", 0);
+    hl_worker_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_deliver_restart_rotate_remove),
         cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_run_stops_cleanly),
+        cmocka_unit_test(test_one_worker_per_file_and_submit),
     };
     return cmocka_run_group_tests(tests, start_receiver, stop_receiver);
 }
