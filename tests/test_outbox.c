@@ -632,6 +632,7 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(sqlite3_open(path_of("v1.db"), &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE hl_inbox; DROP TABLE hl_inbox_rejected;"
+                                  "DROP TABLE hl_commands;"
                                   "UPDATE hl_outbox_meta SET value = 1",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

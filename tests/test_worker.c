@@ -405,6 +405,44 @@ static void test_one_worker_per_file_and_submit(void **state)
     assert_int_equal(st.events_enqueued, 1);
     deliver_all(w);
     assert_int_equal(count_lines("evt_submitted"), 1);
+    /* the other process adds an endpoint: row + command, applied by the worker */
+    assert_int_equal(hl_outbox_open(&sender, path, NULL, &err), HL_OK);
+    hl_endpoint_config *cfg = NULL;
+    char doc[256];
+    snprintf(doc, sizeof doc,
+             "{\"url\":\"http://127.0.0.2:%u/ok\",\"active\":false,\"batch\":{\"linger_ms\":0},"
+             "\"secrets\":[{\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}]}",
+             port);
+    assert_int_equal(hl_endpoint_config_parse(&cfg, doc, strlen(doc), &err), HL_OK);
+    assert_int_equal(hl_outbox_endpoint_put(sender, "from_cli", cfg, fake_now, &err), HL_OK);
+    hl_endpoint_config_free(cfg);
+    assert_int_equal(hl_outbox_command_submit(sender, HL_COMMAND_ENDPOINT, "from_cli", fake_now,
+                                              &err),
+                     HL_OK);
+    assert_int_equal(hl_worker_run_once(w, 0, NULL, &err), HL_OK);
+    hl_endpoint_info info;
+    assert_int_equal(hl_endpoint_info_get(hl_worker_engine(w), "from_cli", &info, NULL), HL_OK);
+    assert_int_equal(info.disabled, HL_DISABLED_USER); /* "active": false */
+    /* enable it through the row's disabled reason, as a CLI would */
+    assert_int_equal(hl_worker_endpoint_enable(w, "from_cli", &err), HL_OK);
+    e.id = "evt_to_cli_endpoint";
+    assert_int_equal(hl_outbox_submit(sender, &e, 1, fake_now, NULL, NULL, &err), HL_OK);
+    deliver_all(w);
+    assert_int_equal(count_lines("evt_to_cli_endpoint"), 2); /* to both endpoints */
+    /* removal the same way: the row goes, then the command */
+    assert_int_equal(hl_outbox_endpoint_delete(sender, "from_cli", &err), HL_OK);
+    assert_int_equal(hl_outbox_command_submit(sender, HL_COMMAND_ENDPOINT, "from_cli", fake_now,
+                                              &err),
+                     HL_OK);
+    assert_int_equal(hl_outbox_command_submit(sender, HL_COMMAND_PURGE, NULL, fake_now, &err),
+                     HL_OK);
+    assert_int_equal(hl_worker_run_once(w, 0, NULL, &err), HL_OK);
+    assert_int_equal(hl_endpoint_info_get(hl_worker_engine(w), "from_cli", &info, NULL),
+                     HL_E_ENDPOINT_UNKNOWN);
+    hl_outbox_counts counts;
+    assert_int_equal(hl_outbox_counts_get(sender, &counts, NULL), HL_OK);
+    assert_int_equal(counts.commands, 0);
+    hl_outbox_close(sender);
     hl_worker_close(w);
     /* the lock went with it */
     w = open_worker("lock.db", 0);

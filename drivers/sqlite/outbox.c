@@ -98,6 +98,9 @@ static const char *const MIGRATIONS[HL_OUTBOX_SCHEMA_VERSION] = {
     "CREATE TABLE hl_inbox_rejected (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
     " type TEXT NOT NULL, created_ms INTEGER NOT NULL, data BLOB, ordering_key TEXT,"
     " code TEXT NOT NULL, reason TEXT NOT NULL, rejected_ms INTEGER NOT NULL);",
+    /* 2 -> 3: commands other processes queue for the worker */
+    ("CREATE TABLE hl_commands (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, target TEXT,"
+     " submitted_ms INTEGER NOT NULL);"),
 };
 
 struct hl_outbox {
@@ -1117,6 +1120,7 @@ hl_code hl_outbox_counts_get(hl_outbox *ob, hl_outbox_counts *out, hl_error *err
     if (rc != SQLITE_DONE)
         return fail_db(err, ob->db, rc, "counting batches");
     if ((code = count_of(ob, "SELECT count(*) FROM hl_inbox", &out->inbox, err)) != HL_OK ||
+        (code = count_of(ob, "SELECT count(*) FROM hl_commands", &out->commands, err)) != HL_OK ||
         (code = count_of(ob, "SELECT count(*) FROM hl_inbox_rejected", &out->inbox_rejected,
                          err)) != HL_OK ||
         (code = count_of(ob, "SELECT count(*) FROM hl_events", &out->open_events, err)) != HL_OK ||
@@ -1267,6 +1271,101 @@ out:
     if (rejected)
         *rejected = n_rej;
     return HL_OK;
+}
+
+/* --------------------------------------------------------------- commands */
+
+hl_code hl_outbox_command_submit(hl_outbox *ob, hl_outbox_command_kind kind, const char *target,
+                                 uint64_t now_ms, hl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (ob == NULL || (int)kind < 0 || kind >= HL_COMMAND__SENTINEL ||
+        (kind == HL_COMMAND_ENDPOINT && target == NULL))
+        return fail(err, HL_E_INVALID_ARGUMENT, "outbox: command: bad kind or missing target");
+    rc = sqlite3_prepare_v2(ob->db,
+                            "INSERT INTO hl_commands (kind, target, submitted_ms) VALUES (?1, ?2, ?3)",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, (int)kind);
+        bind_text(st, 2, target);
+        sqlite3_bind_int64(st, 3, db_time(now_ms));
+        rc = run(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? HL_OK : fail_db(err, ob->db, rc, "queueing a command");
+}
+
+static int stops_commands(hl_code rc)
+{
+    return rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED ||
+           (rc >= HL_E_STORE_FULL && rc <= HL_E_STORE_SCHEMA);
+}
+
+hl_code hl_outbox_commands_apply(hl_outbox *ob, hl_outbox_command_fn fn, void *user, size_t max,
+                                 size_t *applied, size_t *failed, hl_error *err)
+{
+    size_t done = 0, bad = 0;
+    hl_code code = HL_OK;
+    if (applied)
+        *applied = 0;
+    if (failed)
+        *failed = 0;
+    if (ob == NULL || fn == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "outbox: commands: NULL argument");
+    if (max == 0)
+        max = 100;
+    /* One at a time, no statement open while `fn` runs: it changes the
+     * engine (and may rebuild it from this very file). */
+    while (done < max) {
+        sqlite3_stmt *st = NULL;
+        sqlite3_int64 seq;
+        hl_outbox_command_kind kind;
+        char target[HL_ENGINE_ID_MAX];
+        int has_target, rc;
+        hl_error why = HL_ERROR_INIT;
+        hl_code frc;
+        rc = sqlite3_prepare_v2(ob->db,
+                                "SELECT seq, kind, target FROM hl_commands ORDER BY seq LIMIT 1", -1,
+                                &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            sqlite3_finalize(st);
+            if (rc != SQLITE_DONE)
+                code = fail_db(err, ob->db, rc, "reading commands");
+            break;
+        }
+        seq = sqlite3_column_int64(st, 0);
+        kind = (hl_outbox_command_kind)sqlite3_column_int(st, 1);
+        has_target = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        copy_str(target, sizeof target, sqlite3_column_text(st, 2));
+        sqlite3_finalize(st);
+        frc = (int)kind >= 0 && kind < HL_COMMAND__SENTINEL
+                  ? fn(user, kind, has_target ? target : NULL, &why)
+                  : HL_E_INVALID_ARGUMENT;
+        if (stops_commands(frc)) {
+            code = fail(err, frc, "%s", why.message);
+            break;
+        }
+        bad += frc != HL_OK;
+        rc = sqlite3_prepare_v2(ob->db, "DELETE FROM hl_commands WHERE seq = ?1", -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, seq);
+            rc = run(st);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_OK) {
+            code = fail_db(err, ob->db, rc, "deleting a command");
+            break;
+        }
+        done++;
+    }
+    if (applied)
+        *applied = done;
+    if (failed)
+        *failed = bad;
+    return code;
 }
 
 hl_code hl_outbox_prune(hl_outbox *ob, uint64_t now_ms, size_t *pruned, hl_error *err)

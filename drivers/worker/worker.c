@@ -691,6 +691,45 @@ static void maybe_prune(hl_worker *w)
     (void)hl_outbox_prune(w->ob, now, NULL, NULL);
 }
 
+/* A command queued by another process (hl_outbox_command_submit). */
+static hl_code apply_command(void *user, hl_outbox_command_kind kind, const char *target,
+                             hl_error *err)
+{
+    hl_worker *w = user;
+    hl_endpoint_config *cfg = NULL;
+    hl_disabled_reason why = HL_DISABLED_NONE;
+    hl_endpoint_info info;
+    uint64_t now = hl_worker_now(w);
+    int known;
+    hl_code rc;
+
+    if (kind == HL_COMMAND_REDRIVE)
+        return hl_worker_redrive(w, target, NULL, err);
+    if (kind == HL_COMMAND_PURGE)
+        return hl_worker_purge(w, target, err);
+    known = hl_endpoint_info_get(w->engine, target, &info, NULL) == HL_OK;
+    rc = hl_outbox_endpoint_get(w->ob, target, &cfg, &why, err);
+    if (rc == HL_E_ENDPOINT_UNKNOWN) { /* the row is gone: so is the endpoint */
+        if (!known)
+            return HL_OK;
+        rc = settle_store(w, hl_endpoint_remove(w->engine, target, now, err), err);
+        if (rc == HL_OK)
+            (void)hl_dispatcher_endpoint_remove(w->disp, target, NULL);
+        return rc;
+    }
+    if (rc != HL_OK)
+        return rc;
+    rc = known ? hl_endpoint_update(w->engine, target, hl_endpoint_config_engine(cfg), now, err)
+               : hl_endpoint_add(w->engine, target, hl_endpoint_config_engine(cfg), now, err);
+    if (rc == HL_OK)
+        rc = hl_endpoint_set_disabled(w->engine, target, why, now, err);
+    rc = settle_store(w, rc, err);
+    if (rc == HL_OK && hl_endpoint_config_delivery(cfg)->n_secrets > 0)
+        rc = hl_dispatcher_endpoint_set(w->disp, target, hl_endpoint_config_delivery(cfg), err);
+    hl_endpoint_config_free(cfg);
+    return rc;
+}
+
 hl_code hl_worker_run_once(hl_worker *w, uint64_t max_wait_ms, hl_dispatch_progress *progress,
                            hl_error *err)
 {
@@ -700,6 +739,10 @@ hl_code hl_worker_run_once(hl_worker *w, uint64_t max_wait_ms, hl_dispatch_progr
     /* events other processes submitted: into batches first, so this very
      * step can send them */
     if (!w->drained) {
+        /* endpoint changes and dead-letter operations other processes queued */
+        rc = hl_outbox_commands_apply(w->ob, apply_command, w, 100, NULL, NULL, err);
+        if (rc != HL_OK)
+            return rc; /* a storage failure: the state was rebuilt; the command stays */
         rc = hl_outbox_ingest(w->ob, w->engine, hl_worker_now(w), 1000, NULL, NULL, err);
         if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
             return settle_store(w, rc, err);

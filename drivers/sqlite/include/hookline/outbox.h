@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 /* The schema version this library writes (hl_outbox_meta.schema_version). */
-#define HL_OUTBOX_SCHEMA_VERSION 2
+#define HL_OUTBOX_SCHEMA_VERSION 3
 /* Most rows deleted per table by one hl_outbox_prune call. */
 #define HL_OUTBOX_PRUNE_BATCH 5000
 
@@ -273,6 +273,7 @@ typedef struct hl_outbox_counts {
     size_t endpoints;
     size_t inbox;                       /* submitted events not yet ingested */
     size_t inbox_rejected;              /* submitted events the engine refused at ingestion */
+    size_t commands;                    /* commands queued for the worker */
 } hl_outbox_counts;
 
 HL_API hl_code hl_outbox_counts_get(hl_outbox *ob, hl_outbox_counts *out, hl_error *err);
@@ -307,6 +308,44 @@ HL_API hl_code hl_outbox_submit(hl_outbox *ob, const hl_event *events, size_t n,
  */
 HL_API hl_code hl_outbox_ingest(hl_outbox *ob, hl_engine *engine, uint64_t now_ms, size_t max,
                                 size_t *ingested, size_t *rejected, hl_error *err);
+
+/* --------------------------------------------------------------- commands */
+
+/*
+ * Changes another process asks the running worker to make (the worker owns
+ * the engine, so only it may change endpoints and dead letters). A client
+ * (the CLI while `hookline run` runs) writes an endpoint's row itself
+ * (hl_outbox_endpoint_put / _delete, after its own checks) and then submits
+ * HL_COMMAND_ENDPOINT; the worker applies commands in order at its next
+ * run_once. Applying twice is harmless (a crash between applying and
+ * deleting a command makes it run again).
+ */
+typedef enum hl_outbox_command_kind {
+    HL_COMMAND_ENDPOINT = 0, /* re-read endpoint `target`'s row: add or update it (options,
+                              * disabled reason, delivery settings), remove it when the row
+                              * is gone */
+    HL_COMMAND_REDRIVE = 1,  /* redrive dead letter `target`; NULL: every dead letter */
+    HL_COMMAND_PURGE = 2,    /* purge dead letter `target`; NULL: all */
+    HL_COMMAND__SENTINEL
+} hl_outbox_command_kind;
+
+/* hl_outbox_command_submit - queue a command (durable on return). Errors: storage, HL_E_INVALID_ARGUMENT. */
+HL_API hl_code hl_outbox_command_submit(hl_outbox *ob, hl_outbox_command_kind kind,
+                                        const char *target, uint64_t now_ms, hl_error *err);
+
+/*
+ * hl_outbox_commands_apply - call `fn` for up to `max` (0: 100) queued
+ * commands, oldest first, deleting each after `fn` returns. When `fn`
+ * returns a storage code (400-406) or HL_E_STORE the walk stops and the
+ * command stays queued (that code is returned); any other failure is
+ * counted in `*failed` (may be NULL) and the command is dropped.
+ * `applied` (may be NULL) receives how many were handled.
+ */
+typedef hl_code (*hl_outbox_command_fn)(void *user, hl_outbox_command_kind kind,
+                                        const char *target, hl_error *err);
+HL_API hl_code hl_outbox_commands_apply(hl_outbox *ob, hl_outbox_command_fn fn, void *user,
+                                        size_t max, size_t *applied, size_t *failed,
+                                        hl_error *err);
 
 /*
  * hl_outbox_prune - delete attempt records older than attempt_retention_ms

@@ -31,7 +31,10 @@
  * ("<db_path>.worker-lock", released when the process exits, however it
  * exits) and fails with HL_E_STORE_BUSY while another worker holds it.
  * Other processes hand events to the running worker with hl_outbox_submit
- * on their own hl_outbox handle; hl_worker_run_once ingests them.
+ * on their own hl_outbox handle, and queue endpoint changes and dead-letter
+ * operations with hl_outbox_command_submit (after writing the endpoint's
+ * row with hl_outbox_endpoint_put / _delete); hl_worker_run_once applies
+ * them.
  *
  * Threads: one thread at a time per worker. Secrets never appear in error
  * messages; endpoint listings are redacted unless asked otherwise.
@@ -247,8 +250,9 @@ HL_API hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size
 /* ---------------------------------------------------------------- delivery */
 
 /*
- * hl_worker_run_once - ingest up to 1000 submitted events from the inbox
- * (hl_outbox_ingest), one delivery step (hl_dispatcher_step, waiting up to
+ * hl_worker_run_once - apply up to 100 queued commands
+ * (hl_outbox_commands_apply), ingest up to 1000 submitted events from the
+ * inbox (hl_outbox_ingest), one delivery step (hl_dispatcher_step, waiting up to
  * `max_wait_ms` for network activity or the engine's next timer), and the
  * periodic outbox pruning. `progress` may be NULL.
  * Errors: storage codes (the state is rebuilt from the file), HL_E_TRANSPORT.
