@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -263,12 +265,33 @@ static void on_attempt(void *user, const hl_attempt_report *r)
     n_reports++;
 }
 
+/* Names for the tests: hooks.test is 127.0.0.2, nothing else resolves
+ * (no real DNS query is ever made). */
+static hl_code test_resolve(void *user, const char *host, hl_address *out, size_t cap,
+                            size_t *n_out, hl_error *err)
+{
+    (void)user;
+    if (strcmp(host, "hooks.test") != 0 || cap < 1) {
+        if (err) {
+            err->code = HL_E_RESOLVE_FAILED;
+            snprintf(err->message, sizeof err->message, "%s does not resolve", host);
+        }
+        return HL_E_RESOLVE_FAILED;
+    }
+    assert_int_equal(hl_address_parse(out, "127.0.0.2", 9, NULL), HL_OK);
+    *n_out = 1;
+    return HL_OK;
+}
+
+static const hl_resolver test_resolver = {test_resolve, NULL};
+
 static hl_dispatcher *new_dispatcher(hl_engine *e, const char *ca_file)
 {
     hl_dispatcher_options o = HL_DISPATCHER_OPTIONS_INIT;
     hl_dispatcher *d = NULL;
     hl_error err = HL_ERROR_INIT;
     o.policy = policy;
+    o.resolver = &test_resolver;
     o.clock_ms = test_clock;
     o.ca_file = ca_file;
     o.user_agent_extra = "test";
@@ -631,11 +654,24 @@ static void test_blocked_and_unconfigured(void **state)
     snprintf(internal, sizeof internal, "http://127.0.0.1:%u/ok", plain.port);
     add_endpoint(e, d, "internal", internal, &o);
     add_endpoint(e, d, "nosettings", url_of(0, &plain, "http", "/ok"), NULL);
+    char nx[128], named[128];
+    snprintf(nx, sizeof nx, "http://nx.test:%u/ok", plain.port);
+    snprintf(named, sizeof named, "http://hooks.test:%u/ok?named", plain.port);
+    add_endpoint(e, d, "nx", nx, &o);
+    add_endpoint(e, d, "named", named, &o);
     enqueue_to(e, "internal");
     enqueue_to(e, "nosettings");
-    hl_dispatch_progress p = run_until_finished(d, 2);
+    enqueue_to(e, "nx");
+    enqueue_to(e, "named");
+    hl_dispatch_progress p = run_until_finished(d, 4);
     assert_int_equal(p.blocked, 1);
-    assert_int_equal(p.failed, 2);
+    assert_int_equal(p.failed, 3);
+    assert_int_equal(p.succeeded, 1); /* the name, resolved and pinned by the guard */
+    json_t *r = NULL;
+    assert_int_equal(requests(&plain, "/ok?named", &r), 1);
+    assert_int_equal(strncmp(req_header(r, "Host"), "hooks.test:", 11), 0);
+    json_decref(r);
+    assert_int_equal(batch_of(e, "nx").last_failure, HL_FAILURE_DNS);
     hl_batch_info b = batch_of(e, "internal");
     assert_int_equal(b.last_failure, HL_FAILURE_BLOCKED);
     b = batch_of(e, "nosettings");
@@ -766,6 +802,31 @@ static void test_oauth2_client_credentials(void **state)
     assert_int_equal(reports[0].error_code, HL_E_OAUTH2);
     assert_int_equal(reports[0].status, 0);
     assert_null(strstr(report_msg[0], "wrong"));
+
+    /* the token URL goes through the same SSRF guard: 127.0.0.1 is blocked */
+    char internal_token[128];
+    snprintf(internal_token, sizeof internal_token, "http://127.0.0.1:%u/token", plain.port);
+    o.oauth2_token_url = internal_token;
+    o.oauth2_client_secret = "csecret";
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "oauth", &o, NULL), HL_OK);
+    size_t tokens_now = requests(&plain, "/token", NULL);
+    n_reports = 0;
+    enqueue_to(e, "oauth");
+    p = run_until_finished(d, 1);
+    assert_int_equal(p.blocked, 1);
+    assert_string_equal(reports[0].failure_class, "blocked");
+    assert_int_equal(reports[0].error_code, HL_E_ADDRESS_DENIED);
+    assert_int_equal(requests(&plain, "/token", NULL), tokens_now);
+
+    /* a token answer larger than HL_DISPATCH_TOKEN_RESPONSE_MAX is refused */
+    snprintf(internal_token, sizeof internal_token, "http://127.0.0.2:%u/bigtoken", plain.port);
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "oauth", &o, NULL), HL_OK);
+    n_reports = 0;
+    enqueue_to(e, "oauth");
+    p = run_until_finished(d, 1);
+    assert_int_equal(p.failed, 1);
+    assert_string_equal(reports[0].failure_class, "auth");
+    assert_non_null(strstr(report_msg[0], "too large"));
     hl_dispatcher_free(d);
     hl_engine_free(e);
 }
@@ -965,6 +1026,17 @@ static void test_drain(void **state)
     assert_int_equal(st.batches[HL_BATCH_QUEUED], 1); /* the late one waits */
     fake_now = T0;
     hl_dispatcher_free(d);
+
+    /* freed with a transfer in flight (no drain): nothing reported, nothing
+     * leaked; the batch stays in flight in the engine */
+    d = new_dispatcher(e, NULL);
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "ok", &o, NULL), HL_OK);
+    assert_int_equal(hl_dispatcher_step(d, 0, &p, &err), HL_OK);
+    assert_int_equal(p.started, 1);
+    assert_int_equal(p.finished, 0);
+    hl_dispatcher_free(d);
+    hl_engine_stats_get(e, &st);
+    assert_int_equal(st.batches[HL_BATCH_IN_FLIGHT], 1);
     hl_engine_free(e);
 }
 
@@ -995,6 +1067,76 @@ static void test_connection_limit(void **state)
     assert_int_equal(st.batches[HL_BATCH_QUEUED], 1);
     p = run_until_finished(d, 3);
     assert_int_equal(p.succeeded, 3);
+    hl_dispatcher_free(d);
+    hl_engine_free(e);
+}
+
+static void test_sparkpost_scheme_and_redirects(void **state)
+{
+    hl_engine *e = new_engine();
+    hl_dispatcher *d = new_dispatcher(e, NULL);
+    hl_delivery_options o = delivery();
+    hl_delivery_secret hex[1] = {{"00112233445566778899aabbccddeeff", HL_SECRET_DEFAULT, 0}};
+    hl_endpoint_options eo = HL_ENDPOINT_OPTIONS_INIT;
+    json_t *r = NULL;
+    (void)state;
+    /* SparkPost compatibility: the msys batch header too; hookline scheme */
+    eo.url = url_of(0, &plain, "http", "/ok?msys");
+    eo.sparkpost_compat = 1;
+    eo.max_events = 1;
+    assert_int_equal(hl_endpoint_add(e, "msys", &eo, fake_now, NULL), HL_OK);
+    o.scheme = HL_SCHEME_HOOKLINE;
+    o.secrets = hex;
+    assert_int_equal(hl_dispatcher_endpoint_set(d, "msys", &o, NULL), HL_OK);
+    enqueue_to(e, "msys");
+    hl_dispatch_progress p = run_until_finished(d, 1);
+    assert_int_equal(p.succeeded, 1);
+    requests(&plain, "/ok?msys", &r);
+    assert_string_equal(req_header(r, "X-MessageSystems-Batch-ID"),
+                        req_header(r, "x-webhook-batch-id"));
+    assert_int_equal(strlen(req_header(r, "x-webhook-signature")), 64);
+    assert_int_equal(atoll(req_header(r, "x-webhook-timestamp")), (long long)(fake_now / 1000));
+    assert_string_equal(req_header(r, "webhook-signature"), "");
+    json_decref(r);
+    hl_dispatcher_free(d);
+    hl_engine_free(e);
+
+    /* follow_redirects: the hop is followed (and checked by the guard) */
+    hl_dispatcher_options dopt = HL_DISPATCHER_OPTIONS_INIT;
+    hl_test_response out;
+    dopt.policy = policy;
+    dopt.clock_ms = test_clock;
+    dopt.follow_redirects = 1;
+    assert_int_equal(hl_dispatcher_new(&d, NULL, &dopt, NULL), HL_OK);
+    o = delivery();
+    assert_int_equal(hl_dispatcher_send_test(d, url_of(0, &plain, "http", "/redirect"), &o, "[]",
+                                             2, NULL, 0, &out, NULL),
+                     HL_OK);
+    assert_int_equal(out.status, 200);
+    hl_dispatcher_free(d);
+}
+
+static void *wake_later(void *arg)
+{
+    usleep(100000);
+    hl_dispatcher_wakeup(arg);
+    return NULL;
+}
+
+static void test_wakeup(void **state)
+{
+    hl_engine *e = new_engine();
+    hl_dispatcher *d = new_dispatcher(e, NULL);
+    pthread_t t;
+    struct timespec a, b;
+    (void)state;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(pthread_create(&t, NULL, wake_later, d), 0);
+    assert_int_equal(hl_dispatcher_step(d, 10000, NULL, NULL), HL_OK); /* IDLE: would wait 10 s */
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    pthread_join(t, NULL);
+    assert_true(b.tv_sec - a.tv_sec < 5);
+    assert_int_equal(hl_dispatcher_wakeup(NULL), HL_E_INVALID_ARGUMENT);
     hl_dispatcher_free(d);
     hl_engine_free(e);
 }
@@ -1037,6 +1179,8 @@ int main(void)
         cmocka_unit_test(test_http2),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_sparkpost_scheme_and_redirects),
+        cmocka_unit_test(test_wakeup),
         cmocka_unit_test(test_endpoint_management),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -49,6 +49,7 @@ typedef struct hli_xfer {
     uint64_t body_bytes;
     char *token_body;
     size_t token_len;
+    int token_too_big;
     char retry_after[HL_TEST_HEADER_MAX];
     char content_type[HL_TEST_HEADER_MAX];
     char location[HL_TEST_HEADER_MAX];
@@ -188,6 +189,7 @@ static void xfer_reset(hl_dispatcher *d, hli_xfer *x)
     free(x->token_body);
     x->token_body = NULL;
     x->token_len = 0;
+    x->token_too_big = 0;
     x->excerpt_len = 0;
     x->body_bytes = 0;
     x->retry_after[0] = x->content_type[0] = x->location[0] = '\0';
@@ -277,8 +279,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *user)
     size_t len = size * n;
     x->body_bytes += len;
     if (x->kind == XFER_TOKEN) {
-        if (x->token_len + len > HL_DISPATCH_TOKEN_RESPONSE_MAX)
+        if (x->token_len + len > HL_DISPATCH_TOKEN_RESPONSE_MAX) {
+            x->token_too_big = 1;
             return 0; /* too large for a token answer: abort (CURLE_WRITE_ERROR) */
+        }
         if (!x->token_body && (x->token_body = malloc(HL_DISPATCH_TOKEN_RESPONSE_MAX)) == NULL)
             return 0;
         memcpy(x->token_body + x->token_len, buf, len);
@@ -531,6 +535,9 @@ static hl_code open_easy(hl_dispatcher *d, hli_xfer *x, uint64_t timeout_ms, res
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_POST, 1L);
+    /* a followed redirect repeats the POST (curl would switch 301-303 to a
+     * GET without the batch) */
+    SET(CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
     if (d->ca_file)
         SET(CURLOPT_CAINFO, d->ca_file);
 #undef SET
@@ -646,7 +653,6 @@ static void start_token(hl_dispatcher *d, hli_dconf *c)
         return;
     }
     c->token_xfer = x;
-    snprintf(x->host, sizeof x->host, "%s", "");
     if ((x->url = strdup(c->token_url)) == NULL) {
         result_init(&r, HL_FAILURE_CONNECT, HL_E_NOMEM, "out of memory");
         goto failed;
@@ -742,7 +748,7 @@ static void token_done(hl_dispatcher *d, hli_xfer *x, const result *tr)
             c->token_refresh_ms = hli_oauth2_refresh_at(now_ms(d), expires_in);
             c->token_gen++;
         }
-    } else if (x->token_len == 0 && x->body_bytes > HL_DISPATCH_TOKEN_RESPONSE_MAX) {
+    } else if (x->token_too_big) {
         result_init(&r, HL_FAILURE_NONE, HL_E_OAUTH2, "token response too large");
     }
     xfer_free(d, x);
@@ -994,6 +1000,13 @@ hl_code hl_dispatcher_endpoint_remove(hl_dispatcher *d, const char *endpoint_id,
     *link = c->next;
     hli_dconf_release(c);
     return HL_OK;
+}
+
+hl_code hl_dispatcher_wakeup(hl_dispatcher *d)
+{
+    if (!d)
+        return HL_E_INVALID_ARGUMENT;
+    return curl_multi_wakeup(d->multi) == CURLM_OK ? HL_OK : HL_E_TRANSPORT;
 }
 
 size_t hl_dispatcher_in_flight(const hl_dispatcher *d)

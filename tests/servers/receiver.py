@@ -16,6 +16,7 @@ Behaviour is chosen by the path:
   /token                  OAuth2 client credentials (client "cid", secret "csecret"):
                           {"access_token":"tok-<n>","token_type":"Bearer","expires_in":<E>}
                           where E comes from ?expires=E (default 3600)
+  /bigtoken               a 20 KB token answer (too large to be read)
   /oauth                  200 when the bearer token is the newest issued, else 401
   /redirect               302 to /ok
   /replay                 like a receiver that never checks timestamps: always 200
@@ -111,6 +112,8 @@ class Handler(BaseHTTPRequestHandler):
                 tok = tokens[-1]
             self.reply(200, json.dumps({"access_token": tok, "token_type": "Bearer",
                                         "expires_in": expires}).encode())
+        elif parts[0] == "bigtoken":
+            self.reply(200, b'{"access_token":"' + b"t" * 20000 + b'"}')
         elif parts[0] == "oauth":
             with lock:
                 newest = tokens[-1] if tokens else None

@@ -214,6 +214,15 @@ typedef struct hl_dispatch_progress {
 HL_API hl_code hl_dispatcher_step(hl_dispatcher *d, uint64_t max_wait_ms,
                                   hl_dispatch_progress *progress, hl_error *err);
 
+/*
+ * hl_dispatcher_wakeup - make a hl_dispatcher_step that is waiting return
+ * now (curl_multi_wakeup). The one call that may come from another thread:
+ * e.g. a thread that enqueued events, or the one that saw SIGTERM. (From a
+ * signal handler, set a flag instead and keep max_wait_ms short.)
+ * Returns HL_OK or HL_E_TRANSPORT.
+ */
+HL_API hl_code hl_dispatcher_wakeup(hl_dispatcher *d);
+
 /* hl_dispatcher_in_flight - attempts started and not yet reported. */
 HL_API size_t hl_dispatcher_in_flight(const hl_dispatcher *d);
 
