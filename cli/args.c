@@ -193,12 +193,17 @@ const char *cli_time(uint64_t ms, char *buf, size_t cap)
     return buf;
 }
 
+const char *cli_db_path(const cli *c)
+{
+    const char *env = getenv("HOOKLINE_DB");
+    return c->db ? c->db : env && *env ? env : "hookline.db";
+}
+
 int cli_open_worker(const cli *c, hl_worker **w, hl_attempt_fn on_attempt, void *user)
 {
     hl_worker_options o = HL_WORKER_OPTIONS_INIT;
     hl_error err = HL_ERROR_INIT;
-    const char *env = getenv("HOOKLINE_DB");
-    o.db_path = c->db ? c->db : env && *env ? env : "hookline.db";
+    o.db_path = cli_db_path(c);
     o.url.allow_http = c->allow_http;
     o.url.allow_cidrs = c->allow_cidrs;
     o.url.n_allow_cidrs = c->n_allow_cidrs;
@@ -212,6 +217,9 @@ int cli_open_worker(const cli *c, hl_worker **w, hl_attempt_fn on_attempt, void 
     if (hl_worker_open(w, &o, NULL, &err) != HL_OK) {
         char what[512];
         snprintf(what, sizeof what, "opening %s", o.db_path);
+        if (err.code == HL_E_STORE_BUSY)
+            fprintf(stderr, "hookline: a worker (hookline run) owns %s; stop it for this command "
+                            "(hookline send works beside it)\n", o.db_path);
         return cli_fail(what, &err);
     }
     return 0;

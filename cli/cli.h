@@ -70,6 +70,8 @@ const char *cli_color(const cli *c, const char *code);
 /* Unix ms as "2026-11-23T18:04:05.123Z" into buf (32 bytes). */
 const char *cli_time(uint64_t ms, char *buf, size_t cap);
 
+/* The outbox file: --db, else $HOOKLINE_DB, else ./hookline.db. */
+const char *cli_db_path(const cli *c);
 /* Open the worker on --db with the global SSRF allowances. */
 int cli_open_worker(const cli *c, hl_worker **w, hl_attempt_fn on_attempt, void *user);
 

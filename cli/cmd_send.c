@@ -4,7 +4,11 @@
  * "data": {...}, "id": "evt_…" (optional), "created_at": RFC 3339 or unix ms
  * (optional), "ordering_key": "…" (optional)}. Each line is checked; bad
  * lines are reported with their line number and skipped, the good ones are
- * enqueued in transactions of CHUNK events. Exit 1 when any line was bad. */
+ * submitted in transactions of CHUNK events to the outbox's inbox, which the
+ * worker (hookline run, running now or started later) ingests: so sending
+ * works beside a running worker. An event the worker refuses at ingestion
+ * (e.g. larger than an endpoint's batch limit) is kept with the reason in
+ * the outbox (hl_inbox_rejected), never dropped. Exit 1 when any line was bad. */
 #define _GNU_SOURCE /* strptime, timegm */
 #include "cli.h"
 
@@ -63,26 +67,32 @@ static void report_bad(const cli *c, size_t number, const char *why)
         fprintf(stderr, "line %zu: %s\n", number, why);
 }
 
-/* Enqueue the pending events. An event the engine refuses (bad type, too
- * large, ...) is reported as a bad line and the rest still go; any other
- * failure (storage) stops: returns 1 with `err` set. */
-static int flush_chunk(const cli *c, hl_worker *w, pending *p, size_t *enqueued, size_t *bad,
+/* Submit the pending events (all or nothing per call). An event the
+ * checks refuse (bad type, id, data) is reported as a bad line, taken out,
+ * and the rest submitted again; any other failure (storage) stops: returns
+ * 1 with `err` set. */
+static int flush_chunk(const cli *c, hl_outbox *ob, pending *p, size_t *enqueued, size_t *bad,
                        hl_error *err)
 {
-    size_t start = 0;
-    while (start < p->n) {
-        size_t done = 0;
-        hl_code rc = hl_worker_enqueue_many(w, p->events + start, p->n - start, &done, err);
-        *enqueued += done;
-        if (rc == HL_OK)
+    while (p->n > 0) {
+        size_t failed = 0;
+        hl_code rc = hl_outbox_submit(ob, p->events, p->n, 0, NULL, &failed, err);
+        if (rc == HL_OK) {
+            *enqueued += p->n;
             break;
-        if (rc != HL_E_EVENT_INVALID && rc != HL_E_EVENT_TOO_LARGE) {
+        }
+        if (rc != HL_E_EVENT_INVALID || failed >= p->n) {
             pending_clear(p);
             return 1;
         }
-        report_bad(c, p->line_no[start + done], err->message);
+        report_bad(c, p->line_no[failed], err->message);
         (*bad)++;
-        start += done + 1;
+        for (int k = 0; k < 4; k++)
+            free(p->owned[failed][k]);
+        memmove(&p->events[failed], &p->events[failed + 1], (p->n - failed - 1) * sizeof p->events[0]);
+        memmove(&p->owned[failed], &p->owned[failed + 1], (p->n - failed - 1) * sizeof p->owned[0]);
+        memmove(&p->line_no[failed], &p->line_no[failed + 1], (p->n - failed - 1) * sizeof p->line_no[0]);
+        p->n--;
     }
     pending_clear(p);
     return 0;
@@ -157,7 +167,7 @@ int cmd_send(cli *c, int argc, char **argv)
 {
     static const cli_opt_spec SPEC[] = {{NULL, 0}};
     FILE *in = stdin;
-    hl_worker *w = NULL;
+    hl_outbox *ob = NULL;
     hl_error err = HL_ERROR_INIT;
     pending *p;
     char *line = NULL;
@@ -172,11 +182,11 @@ int cmd_send(cli *c, int argc, char **argv)
         fprintf(stderr, "hookline: cannot open %s\n", c->pos[0]);
         return 1;
     }
-    if (!(p = calloc(1, sizeof *p)) || (rc = cli_open_worker(c, &w, NULL, NULL)) != 0) {
+    if (!(p = calloc(1, sizeof *p)) || hl_outbox_open(&ob, cli_db_path(c), NULL, &err) != HL_OK) {
         free(p);
         if (in != stdin)
             fclose(in);
-        return rc ? rc : 1;
+        return err.code ? cli_fail("opening the outbox", &err) : 1;
     }
     while ((got = getline(&line, &cap, in)) >= 0) {
         const char *why;
@@ -194,19 +204,19 @@ int cmd_send(cli *c, int argc, char **argv)
             report_bad(c, number, why);
             continue;
         }
-        if (p->n == CHUNK && flush_chunk(c, w, p, &enqueued, &bad, &err)) {
+        if (p->n == CHUNK && flush_chunk(c, ob, p, &enqueued, &bad, &err)) {
             rc = cli_fail("enqueueing", &err);
             break;
         }
     }
-    if (!rc && flush_chunk(c, w, p, &enqueued, &bad, &err))
+    if (!rc && flush_chunk(c, ob, p, &enqueued, &bad, &err))
         rc = cli_fail("enqueueing", &err);
     pending_clear(p);
     free(p);
     free(line);
     if (in != stdin)
         fclose(in);
-    hl_worker_close(w);
+    hl_outbox_close(ob);
     if (c->json)
         cli_print_json(json_pack("{s:I, s:I}", "enqueued", (json_int_t)enqueued, "rejected_lines",
                                  (json_int_t)bad));

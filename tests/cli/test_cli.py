@@ -144,6 +144,30 @@ def main():
         rc, _, _ = run("dlq", "purge", "--all", *g)
         check("dlq purge --all", rc == 0 and lines(run("dlq", "list", "--json", *g)[1]) == [])
 
+        # sending beside a running worker, and a clean stop on SIGTERM
+        import signal
+        import time
+        worker = subprocess.Popen([HOOKLINE, "run", "--duration", "60", "--json", *g],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, NO_COLOR="1"))
+        time.sleep(0.5)
+        rc, _, err = run("send", *g, stdin='{"type":"email.outbound.sent","id":"evt_live"}\n')
+        check("send works while hookline run owns the file", rc == 0, err)
+        rc, _, err = run("endpoint", "list", *g)
+        check("other commands say a worker owns the file", rc == 1 and "store_busy" in err, err)
+        seen = False
+        for _ in range(100):
+            if "evt_live" in "".join(
+                    base64.b64decode(json.loads(l)["body"]).decode("utf-8", "replace")
+                    for l in pathlib.Path(log).read_text().splitlines()):
+                seen = True
+                break
+            time.sleep(0.1)
+        check("the running worker delivered the event sent beside it", seen)
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+        check("hookline run stops cleanly on SIGTERM", worker.returncode == 0, err)
+
         # endpoint test, replay check, rotation, disable, remove
         rc, _, err = run("endpoint", "add", "naive", "--url", base + "/replay", *g)
         rc, _, err = run("endpoint", "test", "naive", "--replay-check", *g)

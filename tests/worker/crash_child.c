@@ -73,7 +73,7 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(json, sizeof json,
-             "{\"url\":\"http://127.0.0.2:%u/flaky/crash/5\","
+             "{\"url\":\"http://127.0.0.2:%u/hook\","
              "\"batch\":{\"max_events\":25,\"linger_ms\":20},"
              "\"retry\":{\"schedule_ms\":[50,100,200],\"jitter_pct\":0}}",
              port);

@@ -22,9 +22,12 @@
  * hl_outbox_commit) gets most of the speed with FULL. docs/outbox.md has
  * the schema and what survives what.
  *
- * One process at a time should run an engine over a file (two engines would
- * both send its batches); other processes may open it to read (status,
- * attempts, dead letters) - WAL lets them read while it writes.
+ * One process at a time runs an engine over a file (the worker enforces it
+ * with a lock: two engines would both send its batches and overwrite each
+ * other's rows). Other processes open the outbox without an engine to read
+ * (status, attempts, dead letters) - WAL lets them read while it writes -
+ * and to hand events to the running worker through the inbox
+ * (hl_outbox_submit), which the worker ingests (hl_outbox_ingest).
  *
  * Errors of every call: HL_E_STORE_IO (cannot open: missing directory, I/O
  * error), HL_E_STORE_CORRUPT (not an SQLite file, or damaged),
@@ -46,7 +49,7 @@ extern "C" {
 #endif
 
 /* The schema version this library writes (hl_outbox_meta.schema_version). */
-#define HL_OUTBOX_SCHEMA_VERSION 1
+#define HL_OUTBOX_SCHEMA_VERSION 3
 /* Most rows deleted per table by one hl_outbox_prune call. */
 #define HL_OUTBOX_PRUNE_BATCH 5000
 
@@ -268,9 +271,81 @@ typedef struct hl_outbox_counts {
     size_t open_events;                 /* event rows of open batches */
     size_t attempts;                    /* attempt records kept */
     size_t endpoints;
+    size_t inbox;                       /* submitted events not yet ingested */
+    size_t inbox_rejected;              /* submitted events the engine refused at ingestion */
+    size_t commands;                    /* commands queued for the worker */
 } hl_outbox_counts;
 
 HL_API hl_code hl_outbox_counts_get(hl_outbox *ob, hl_outbox_counts *out, hl_error *err);
+
+/* ------------------------------------------------------------------ inbox */
+
+/*
+ * hl_outbox_submit - hand `n` events to the worker that owns this file,
+ * from any process, without an engine: they are checked (as
+ * hl_engine_enqueue checks them: type, id, data is JSON), given an id when
+ * they have none and a created_at of `now_ms` when 0, and written to the
+ * inbox in ONE transaction, durable when this returns. The worker routes
+ * and batches them at its next hl_outbox_ingest (hl_worker_run_once does).
+ * All or nothing: an invalid event writes nothing and `*failed_index` (may
+ * be NULL) receives its index. `ids` (may be NULL) receives the event ids:
+ * `n` buffers of HL_ENGINE_ID_MAX bytes.
+ * Errors: HL_E_EVENT_INVALID, HL_E_INVALID_ARGUMENT, storage errors, HL_E_NOMEM.
+ */
+HL_API hl_code hl_outbox_submit(hl_outbox *ob, const hl_event *events, size_t n, uint64_t now_ms,
+                                char (*ids)[HL_ENGINE_ID_MAX], size_t *failed_index,
+                                hl_error *err);
+
+/*
+ * hl_outbox_ingest - move up to `max` (0: 1000) submitted events, oldest
+ * first, from the inbox into `engine` (whose store is this outbox), in ONE
+ * transaction: each row is enqueued and deleted together, so an event is
+ * never both in the inbox and in a batch, nor in neither. An event the
+ * engine refuses at ingestion (e.g. larger than an endpoint's max_bytes) is
+ * moved to the hl_inbox_rejected table with the reason, never dropped
+ * silently. `ingested` and `rejected` may be NULL.
+ * Errors: storage errors (nothing moved; rebuild the engine), HL_E_STORE.
+ */
+HL_API hl_code hl_outbox_ingest(hl_outbox *ob, hl_engine *engine, uint64_t now_ms, size_t max,
+                                size_t *ingested, size_t *rejected, hl_error *err);
+
+/* --------------------------------------------------------------- commands */
+
+/*
+ * Changes another process asks the running worker to make (the worker owns
+ * the engine, so only it may change endpoints and dead letters). A client
+ * (the CLI while `hookline run` runs) writes an endpoint's row itself
+ * (hl_outbox_endpoint_put / _delete, after its own checks) and then submits
+ * HL_COMMAND_ENDPOINT; the worker applies commands in order at its next
+ * run_once. Applying twice is harmless (a crash between applying and
+ * deleting a command makes it run again).
+ */
+typedef enum hl_outbox_command_kind {
+    HL_COMMAND_ENDPOINT = 0, /* re-read endpoint `target`'s row: add or update it (options,
+                              * disabled reason, delivery settings), remove it when the row
+                              * is gone */
+    HL_COMMAND_REDRIVE = 1,  /* redrive dead letter `target`; NULL: every dead letter */
+    HL_COMMAND_PURGE = 2,    /* purge dead letter `target`; NULL: all */
+    HL_COMMAND__SENTINEL
+} hl_outbox_command_kind;
+
+/* hl_outbox_command_submit - queue a command (durable on return). Errors: storage, HL_E_INVALID_ARGUMENT. */
+HL_API hl_code hl_outbox_command_submit(hl_outbox *ob, hl_outbox_command_kind kind,
+                                        const char *target, uint64_t now_ms, hl_error *err);
+
+/*
+ * hl_outbox_commands_apply - call `fn` for up to `max` (0: 100) queued
+ * commands, oldest first, deleting each after `fn` returns. When `fn`
+ * returns a storage code (400-406) or HL_E_STORE the walk stops and the
+ * command stays queued (that code is returned); any other failure is
+ * counted in `*failed` (may be NULL) and the command is dropped.
+ * `applied` (may be NULL) receives how many were handled.
+ */
+typedef hl_code (*hl_outbox_command_fn)(void *user, hl_outbox_command_kind kind,
+                                        const char *target, hl_error *err);
+HL_API hl_code hl_outbox_commands_apply(hl_outbox *ob, hl_outbox_command_fn fn, void *user,
+                                        size_t max, size_t *applied, size_t *failed,
+                                        hl_error *err);
 
 /*
  * hl_outbox_prune - delete attempt records older than attempt_retention_ms
