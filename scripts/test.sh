@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Every test of hookline: C (ctest), C under ASan+UBSan, Python (pytest),
 # Lua 5.4 and LuaJIT, and a bounded libFuzzer run of every parser.
-# FUZZ_SECONDS (default 30) bounds each fuzz target.
+# FUZZ_SECONDS (default 20) bounds each fuzz target.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS:-20}
 bash scripts/deps.sh
 
 section() { printf '\n==== %s\n' "$*"; }
