@@ -560,6 +560,97 @@ static void test_endpoint_rows(void **state)
     hl_outbox_close(NULL);
 }
 
+static void test_inbox_submit_and_ingest(void **state)
+{
+    (void)state;
+    /* another process: no engine, just the file */
+    hl_outbox *sender = open_ob("inbox.db", NULL);
+    hl_outbox *owner = open_ob("inbox.db", NULL);
+    hl_engine *e = engine_on(owner, 21);
+    add_endpoint(owner, e, "a",
+                 "{\"url\":\"https://a.example/\",\"events\":[\"email.*\"],"
+                 "\"batch\":{\"max_bytes\":200}}");
+    hl_event evs[3] = {HL_EVENT_INIT, HL_EVENT_INIT, HL_EVENT_INIT};
+    char ids[3][HL_ENGINE_ID_MAX];
+    size_t bad = 99;
+    hl_error err = HL_ERROR_INIT;
+    evs[0].type = "email.outbound.sent";
+    evs[0].data = "{\"to\":\"a@b.example\"}";
+    evs[0].data_len = strlen(evs[0].data);
+    evs[1].type = "email.outbound.opened";
+    evs[1].id = "evt_given";
+    evs[2].type = "not a type";
+    /* all or nothing: the third is invalid */
+    assert_int_equal(hl_outbox_submit(sender, evs, 3, T0, ids, &bad, &err), HL_E_EVENT_INVALID);
+    assert_int_equal(bad, 2);
+    hl_outbox_counts c;
+    assert_int_equal(hl_outbox_counts_get(owner, &c, NULL), HL_OK);
+    assert_int_equal(c.inbox, 0);
+    /* the third too large for the endpoint: accepted here, rejected at ingestion */
+    char big[300];
+    memset(big, 'x', sizeof big);
+    big[0] = big[sizeof big - 1] = '"';
+    evs[2].type = "email.outbound.bounced";
+    evs[2].data = big;
+    evs[2].data_len = sizeof big;
+    assert_int_equal(hl_outbox_submit(sender, evs, 3, T0, ids, &bad, &err), HL_OK);
+    assert_string_equal(ids[1], "evt_given");
+    assert_true(strncmp(ids[0], "evt_", 4) == 0);
+    assert_int_equal(hl_outbox_counts_get(owner, &c, NULL), HL_OK);
+    assert_int_equal(c.inbox, 3);
+
+    size_t in = 0, rej = 0;
+    assert_int_equal(hl_outbox_ingest(owner, e, T0 + SEC, 0, &in, &rej, &err), HL_OK);
+    assert_int_equal(in, 2);
+    assert_int_equal(rej, 1);
+    assert_int_equal(hl_outbox_counts_get(owner, &c, NULL), HL_OK);
+    assert_int_equal(c.inbox, 0);
+    assert_int_equal(c.inbox_rejected, 1);
+    hl_engine_stats st;
+    hl_engine_stats_get(e, &st);
+    assert_int_equal(st.pending_events, 2);
+    hl_engine_flush(e, T0 + SEC, NULL);
+    hl_action a = next(e, T0 + SEC);
+    assert_int_equal(a.kind, HL_ACTION_SEND);
+    assert_non_null(strstr(a.body, ids[0]));
+    assert_non_null(strstr(a.body, "a@b.example"));
+    /* nothing left to ingest */
+    assert_int_equal(hl_outbox_ingest(owner, e, T0 + SEC, 0, &in, &rej, &err), HL_OK);
+    assert_int_equal(in + rej, 0);
+    hl_engine_free(e);
+    hl_outbox_close(owner);
+    hl_outbox_close(sender);
+}
+
+static void test_migration_from_v1(void **state)
+{
+    (void)state;
+    hl_outbox *ob = open_ob("v1.db", NULL);
+    hl_outbox_close(ob);
+    /* make it look like a version 1 file */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path_of("v1.db"), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE hl_inbox; DROP TABLE hl_inbox_rejected;"
+                                  "UPDATE hl_outbox_meta SET value = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    ob = open_ob("v1.db", NULL);
+    hl_outbox_counts c;
+    assert_int_equal(hl_outbox_counts_get(ob, &c, NULL), HL_OK);
+    assert_int_equal(c.inbox, 0);
+    hl_outbox_close(ob);
+    assert_int_equal(sqlite3_open(path_of("v1.db"), &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM hl_outbox_meta", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), HL_OUTBOX_SCHEMA_VERSION);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +661,8 @@ int main(void)
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_disk_full_keeps_outbox_consistent),
         cmocka_unit_test(test_endpoint_rows),
+        cmocka_unit_test(test_inbox_submit_and_ingest),
+        cmocka_unit_test(test_migration_from_v1),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

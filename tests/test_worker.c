@@ -78,6 +78,20 @@ static int stop_receiver(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+static volatile int stop_flag;
+static int attempts_seen;
+
+/* on_attempt: count, and ask hl_worker_run to stop after the first one */
+static void stop_after_first(void *user, const hl_attempt_report *r)
+{
+    (void)user;
+    assert_null(strstr(r->error_message, "whsec_"));
+    attempts_seen++;
+    stop_flag = 1;
+}
+
+static hl_attempt_fn next_on_attempt;
+
 static hl_worker *open_worker(const char *name, uint64_t max_bytes)
 {
     static char path[160];
@@ -94,6 +108,7 @@ static hl_worker *open_worker(const char *name, uint64_t max_bytes)
     o.url.allow_cidrs = cidrs;
     o.url.n_allow_cidrs = 1;
     o.clock_ms = fake_clock;
+    o.on_attempt = next_on_attempt;
     if (hl_worker_open(&w, &o, NULL, &err) != HL_OK)
         fail_msg("worker open: %s", err.message);
     return w;
@@ -329,12 +344,81 @@ static void test_full_disk(void **state)
     hl_worker_close(w);
 }
 
+static void test_run_stops_cleanly(void **state)
+{
+    (void)state;
+    next_on_attempt = stop_after_first;
+    hl_worker *w = open_worker("run.db", 0);
+    next_on_attempt = NULL;
+    hl_error err = HL_ERROR_INIT;
+    const char *c = config("/slow/300", ",\"batch\":{\"linger_ms\":0}");
+    assert_int_equal(hl_worker_endpoint_add(w, "slow", c, strlen(c), HL_WORKER_SKIP_TEST, NULL,
+                                            &err),
+                     HL_OK);
+    for (int i = 0; i < 5; i++) {
+        hl_event e = HL_EVENT_INIT;
+        e.type = "t";
+        assert_int_equal(hl_worker_enqueue(w, &e, NULL, NULL, 0, &err), HL_OK);
+    }
+    stop_flag = 0;
+    /* all five start at once; the first to finish sets the flag; the drain
+     * waits for the other four and records them: nothing left in flight */
+    assert_int_equal(hl_worker_run(w, &stop_flag, &err), HL_OK);
+    assert_int_equal(attempts_seen, 5);
+    hl_outbox_counts counts;
+    assert_int_equal(hl_outbox_counts_get(hl_worker_outbox(w), &counts, NULL), HL_OK);
+    assert_int_equal(counts.batches[HL_BATCH_IN_FLIGHT], 0);
+    assert_int_equal(counts.batches[HL_BATCH_DELIVERED], 5);
+    assert_int_equal(hl_worker_run_once(w, 0, NULL, &err), HL_E_DRAINING);
+    hl_worker_close(w);
+}
+
+static void test_one_worker_per_file_and_submit(void **state)
+{
+    (void)state;
+    hl_worker *w = open_worker("lock.db", 0);
+    hl_error err = HL_ERROR_INIT;
+    const char *c = config("/ok", ",\"batch\":{\"linger_ms\":0}");
+    assert_int_equal(hl_worker_endpoint_add(w, "l", c, strlen(c), HL_WORKER_SKIP_TEST, NULL, &err),
+                     HL_OK);
+    /* a second worker on the same file is refused */
+    char path[160];
+    snprintf(path, sizeof path, "%s/lock.db", tmpdir);
+    hl_worker_options o = HL_WORKER_OPTIONS_INIT;
+    hl_worker *w2 = NULL;
+    o.db_path = path;
+    assert_int_equal(hl_worker_open(&w2, &o, NULL, &err), HL_E_STORE_BUSY);
+    assert_null(w2);
+    /* another process hands it events through the inbox */
+    hl_outbox *sender = NULL;
+    assert_int_equal(hl_outbox_open(&sender, path, NULL, &err), HL_OK);
+    hl_event e = HL_EVENT_INIT;
+    e.id = "evt_submitted";
+    e.type = "t";
+    assert_int_equal(hl_outbox_submit(sender, &e, 1, fake_now, NULL, NULL, &err), HL_OK);
+    hl_outbox_close(sender);
+    hl_engine_stats st;
+    hl_engine_stats_get(hl_worker_engine(w), &st);
+    assert_int_equal(st.pending_events, 0);
+    assert_int_equal(hl_worker_run_once(w, 0, NULL, &err), HL_OK);
+    hl_engine_stats_get(hl_worker_engine(w), &st);
+    assert_int_equal(st.events_enqueued, 1);
+    deliver_all(w);
+    assert_int_equal(count_lines("evt_submitted"), 1);
+    hl_worker_close(w);
+    /* the lock went with it */
+    w = open_worker("lock.db", 0);
+    hl_worker_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registration),
         cmocka_unit_test(test_deliver_restart_rotate_remove),
         cmocka_unit_test(test_full_disk),
+        cmocka_unit_test(test_run_stops_cleanly),
+        cmocka_unit_test(test_one_worker_per_file_and_submit),
     };
     return cmocka_run_group_tests(tests, start_receiver, stop_receiver);
 }

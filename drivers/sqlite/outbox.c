@@ -55,8 +55,8 @@ static const char *const STMT_SQL[S__COUNT] = {
     "INSERT OR IGNORE INTO hl_bodies (batch_id, body) VALUES (?1, ?2)",
     "DELETE FROM hl_events WHERE batch_id = ?1",
     "INSERT INTO hl_events (batch_id, json) VALUES (?1, ?2)",
-    "INSERT INTO hl_attempts (batch_id, endpoint_id, attempt, at_ms, sent_ms, status, failure,"
-    " delivered, latency_ms, excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    ("INSERT INTO hl_attempts (batch_id, endpoint_id, attempt, at_ms, sent_ms, status, failure,"
+     " delivered, latency_ms, excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
     "DELETE FROM hl_bodies WHERE batch_id = ?1",
     /* a delivered batch keeps its status row (pruned later); a purged one goes */
     "DELETE FROM hl_batches WHERE id = ?1 AND state <> 5",
@@ -92,10 +92,17 @@ static const char *const MIGRATIONS[HL_OUTBOX_SCHEMA_VERSION] = {
     "CREATE VIEW hl_dead_letters AS SELECT " BATCH_COLS
     " FROM hl_batches WHERE state = 6 ORDER BY settled_ms, seq;"
     "INSERT INTO hl_outbox_meta (key, value) VALUES ('schema_version', 0);",
+    /* 1 -> 2: the inbox, where other processes hand events to the worker */
+    "CREATE TABLE hl_inbox (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
+    " type TEXT NOT NULL, created_ms INTEGER NOT NULL, data BLOB, ordering_key TEXT);"
+    "CREATE TABLE hl_inbox_rejected (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
+    " type TEXT NOT NULL, created_ms INTEGER NOT NULL, data BLOB, ordering_key TEXT,"
+    " code TEXT NOT NULL, reason TEXT NOT NULL, rejected_ms INTEGER NOT NULL);",
 };
 
 struct hl_outbox {
     sqlite3 *db;
+    hl_engine *checker; /* an engine with no endpoint: validates submitted events */
     sqlite3_stmt *st[S__COUNT];
     hl_outbox_options opts;
     int depth;  /* nesting of begin/commit */
@@ -549,6 +556,7 @@ void hl_outbox_close(hl_outbox *ob)
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(ob->st[i]);
     sqlite3_close_v2(ob->db);
+    hl_engine_free(ob->checker);
     free(ob);
 }
 
@@ -1108,10 +1116,156 @@ hl_code hl_outbox_counts_get(hl_outbox *ob, hl_outbox_counts *out, hl_error *err
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return fail_db(err, ob->db, rc, "counting batches");
-    if ((code = count_of(ob, "SELECT count(*) FROM hl_events", &out->open_events, err)) != HL_OK ||
+    if ((code = count_of(ob, "SELECT count(*) FROM hl_inbox", &out->inbox, err)) != HL_OK ||
+        (code = count_of(ob, "SELECT count(*) FROM hl_inbox_rejected", &out->inbox_rejected,
+                         err)) != HL_OK ||
+        (code = count_of(ob, "SELECT count(*) FROM hl_events", &out->open_events, err)) != HL_OK ||
         (code = count_of(ob, "SELECT count(*) FROM hl_attempts", &out->attempts, err)) != HL_OK ||
         (code = count_of(ob, "SELECT count(*) FROM hl_endpoints", &out->endpoints, err)) != HL_OK)
         return code;
+    return HL_OK;
+}
+
+/* ------------------------------------------------------------------ inbox */
+
+hl_code hl_outbox_submit(hl_outbox *ob, const hl_event *events, size_t n, uint64_t now_ms,
+                         char (*ids)[HL_ENGINE_ID_MAX], size_t *failed_index, hl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    char id[HL_ENGINE_ID_MAX];
+    hl_code code = HL_OK;
+    int rc;
+
+    if (ob == NULL || (events == NULL && n > 0))
+        return fail(err, HL_E_INVALID_ARGUMENT, "outbox: submit: NULL argument");
+    if (ob->checker == NULL && (code = hl_engine_new(&ob->checker, NULL, err)) != HL_OK)
+        return code;
+    if ((code = hl_outbox_begin(ob, err)) != HL_OK)
+        return code;
+    rc = sqlite3_prepare_v2(ob->db,
+                            "INSERT INTO hl_inbox (event_id, type, created_ms, data, ordering_key)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5)",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        code = fail_db(err, ob->db, rc, "preparing the inbox");
+    for (size_t i = 0; code == HL_OK && i < n; i++) {
+        const hl_event *ev = &events[i];
+        /* The engine's own check, with no endpoint to route to: same rules
+         * as hl_engine_enqueue, and the id it would generate. */
+        code = hl_engine_enqueue(ob->checker, ev, now_ms, NULL, id, sizeof id, err);
+        if (code != HL_OK) {
+            if (failed_index)
+                *failed_index = i;
+            break;
+        }
+        if (ids)
+            memcpy(ids[i], id, sizeof id);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ev->type, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, db_time(ev->created_at_ms ? ev->created_at_ms : now_ms));
+        if (ev->data && ev->data_len)
+            sqlite3_bind_blob64(st, 4, ev->data, ev->data_len, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
+        bind_text(st, 5, ev->ordering_key);
+        if ((rc = run(st)) != SQLITE_OK)
+            code = fail_db(err, ob->db, rc, "writing to the inbox");
+    }
+    sqlite3_finalize(st);
+    if (code != HL_OK) {
+        hl_outbox_rollback(ob);
+        return code;
+    }
+    if ((code = hl_outbox_commit(ob, err)) != HL_OK)
+        hl_outbox_rollback(ob);
+    return code;
+}
+
+hl_code hl_outbox_ingest(hl_outbox *ob, hl_engine *engine, uint64_t now_ms, size_t max,
+                         size_t *ingested, size_t *rejected, hl_error *err)
+{
+    sqlite3_stmt *sel = NULL, *del = NULL, *rej = NULL;
+    size_t n_in = 0, n_rej = 0;
+    hl_code code;
+    int rc;
+
+    if (ingested)
+        *ingested = 0;
+    if (rejected)
+        *rejected = 0;
+    if (ob == NULL || engine == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "outbox: ingest: NULL argument");
+    if ((code = hl_outbox_begin(ob, err)) != HL_OK)
+        return code;
+    if ((rc = sqlite3_prepare_v2(ob->db,
+                                 "SELECT seq, event_id, type, created_ms, data, ordering_key"
+                                 " FROM hl_inbox ORDER BY seq LIMIT ?1",
+                                 -1, &sel, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(ob->db, "DELETE FROM hl_inbox WHERE seq = ?1", -1, &del,
+                                 NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(ob->db,
+                                 "INSERT INTO hl_inbox_rejected (event_id, type, created_ms, data,"
+                                 " ordering_key, code, reason, rejected_ms) SELECT event_id, type,"
+                                 " created_ms, data, ordering_key, ?2, ?3, ?4 FROM hl_inbox"
+                                 " WHERE seq = ?1",
+                                 -1, &rej, NULL)) != SQLITE_OK) {
+        code = fail_db(err, ob->db, rc, "preparing the ingestion");
+        goto out;
+    }
+    sqlite3_bind_int64(sel, 1, max == 0 || max > 1000000 ? 1000 : (sqlite3_int64)max);
+    while (code == HL_OK && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        sqlite3_int64 seq = sqlite3_column_int64(sel, 0);
+        hl_event ev = HL_EVENT_INIT;
+        hl_error why = HL_ERROR_INIT;
+        hl_code erc;
+        ev.id = (const char *)sqlite3_column_text(sel, 1);
+        ev.type = (const char *)sqlite3_column_text(sel, 2);
+        ev.created_at_ms = col_u64(sel, 3);
+        ev.data = sqlite3_column_blob(sel, 4);
+        ev.data_len = (size_t)sqlite3_column_bytes(sel, 4);
+        ev.ordering_key = (const char *)sqlite3_column_text(sel, 5);
+        erc = hl_engine_enqueue(engine, &ev, now_ms, NULL, NULL, 0, &why);
+        if (erc == HL_E_STORE || erc == HL_E_ENGINE_FAILED) {
+            code = fail(err, erc, "%s", why.message);
+            break;
+        }
+        if (erc != HL_OK) { /* kept, with the reason, for the operator */
+            sqlite3_bind_int64(rej, 1, seq);
+            sqlite3_bind_text(rej, 2, hl_code_name(erc), -1, SQLITE_STATIC);
+            sqlite3_bind_text(rej, 3, why.message, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(rej, 4, db_time(now_ms));
+            if ((rc = run(rej)) != SQLITE_OK) {
+                code = fail_db(err, ob->db, rc, "recording a rejected event");
+                break;
+            }
+            n_rej++;
+        } else {
+            n_in++;
+        }
+        sqlite3_bind_int64(del, 1, seq);
+        if ((rc = run(del)) != SQLITE_OK) {
+            code = fail_db(err, ob->db, rc, "emptying the inbox");
+            break;
+        }
+    }
+    if (code == HL_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        code = fail_db(err, ob->db, rc, "reading the inbox");
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(del);
+    sqlite3_finalize(rej);
+    if (code != HL_OK) {
+        hl_outbox_rollback(ob);
+        return code;
+    }
+    if ((code = hl_outbox_commit(ob, err)) != HL_OK) {
+        hl_outbox_rollback(ob);
+        return code;
+    }
+    if (ingested)
+        *ingested = n_in;
+    if (rejected)
+        *rejected = n_rej;
     return HL_OK;
 }
 

@@ -13,6 +13,11 @@
 
 #include "hookline/net.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -32,6 +37,7 @@ struct hl_worker {
     hl_outbox *ob;
     hl_engine *engine;
     hl_dispatcher *disp;
+    int lock_fd; /* flock()ed "<db>.worker-lock": one worker per file */
     int broken;  /* a rebuild failed: try again at the next call */
     int drained; /* hl_worker_drain ran on this dispatcher */
     uint64_t last_prune;
@@ -50,6 +56,31 @@ static hl_code fail(hl_error *err, hl_code code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+/*
+ * One engine per file: a second worker on the same outbox would send the
+ * same batches and overwrite the first one's rows. The lock is released by
+ * the kernel when the process dies, so a SIGKILLed worker never blocks its
+ * successor.
+ */
+static hl_code take_lock(hl_worker *w, hl_error *err)
+{
+    char path[4096];
+    if (strcmp(w->db_path, ":memory:") == 0)
+        return HL_OK;
+    snprintf(path, sizeof path, "%s.worker-lock", w->db_path);
+    w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (w->lock_fd < 0)
+        return fail(err, errno == EROFS || errno == EACCES ? HL_E_STORE_READONLY : HL_E_STORE_IO,
+                    "worker: cannot create the lock file %s.worker-lock: %s", w->db_path,
+                    strerror(errno));
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return fail(err, errno == EWOULDBLOCK ? HL_E_STORE_BUSY : HL_E_STORE_IO,
+                    "worker: another worker owns this outbox (%s); hand events to it with "
+                    "hl_outbox_submit",
+                    errno == EWOULDBLOCK ? "locked" : strerror(errno));
+    return HL_OK;
 }
 
 static uint64_t system_clock(void *user)
@@ -176,6 +207,7 @@ hl_code hl_worker_open(hl_worker **out, const hl_worker_options *opts, size_t *r
                     opts->version, HL_WORKER_OPTIONS_VERSION);
     if ((w = calloc(1, sizeof *w)) == NULL)
         return fail(err, HL_E_NOMEM, "out of memory for a worker");
+    w->lock_fd = -1;
     w->opts = *opts;
     if (w->opts.clock_ms == NULL)
         w->opts.clock_ms = system_clock;
@@ -193,7 +225,8 @@ hl_code hl_worker_open(hl_worker **out, const hl_worker_options *opts, size_t *r
         hl_worker_close(w);
         return fail(err, HL_E_NOMEM, "out of memory for a worker");
     }
-    if ((rc = hl_url_policy_new(&w->policy, &opts->url, err)) != HL_OK ||
+    if ((rc = take_lock(w, err)) != HL_OK ||
+        (rc = hl_url_policy_new(&w->policy, &opts->url, err)) != HL_OK ||
         (rc = hl_outbox_open(&w->ob, w->db_path, &opts->outbox, err)) != HL_OK ||
         (rc = build(w, restored, err)) != HL_OK) {
         hl_worker_close(w);
@@ -211,6 +244,8 @@ void hl_worker_close(hl_worker *w)
     teardown(w);
     hl_outbox_close(w->ob);
     hl_url_policy_free(w->policy);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd); /* releases the lock */
     free(w->db_path);
     free(w->ca_file);
     free(w);
@@ -662,6 +697,20 @@ hl_code hl_worker_run_once(hl_worker *w, uint64_t max_wait_ms, hl_dispatch_progr
     hl_code rc;
     if ((rc = ready(w, err)) != HL_OK)
         return rc;
+    /* events other processes submitted: into batches first, so this very
+     * step can send them */
+    if (!w->drained) {
+        rc = hl_outbox_ingest(w->ob, w->engine, hl_worker_now(w), 1000, NULL, NULL, err);
+        if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
+            return settle_store(w, rc, err);
+        if (rc != HL_OK) { /* rolled back in the file: the engine is ahead of it */
+            hl_error keep = err ? *err : (hl_error)HL_ERROR_INIT;
+            (void)rebuild(w, NULL);
+            if (err)
+                *err = keep;
+            return rc;
+        }
+    }
     rc = hl_dispatcher_step(w->disp, max_wait_ms, progress, err);
     rc = settle_store(w, rc, err);
     maybe_prune(w);

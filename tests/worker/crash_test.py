@@ -17,7 +17,7 @@ import tempfile
 import time
 
 child_bin = sys.argv[1]
-total = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
+total = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
 kills = int(sys.argv[3]) if len(sys.argv) > 3 else 6
 chunk = 50
 flaky = 5  # the receiver's path /flaky/crash/5: its first 5 requests get a 500

@@ -22,9 +22,12 @@
  * hl_outbox_commit) gets most of the speed with FULL. docs/outbox.md has
  * the schema and what survives what.
  *
- * One process at a time should run an engine over a file (two engines would
- * both send its batches); other processes may open it to read (status,
- * attempts, dead letters) - WAL lets them read while it writes.
+ * One process at a time runs an engine over a file (the worker enforces it
+ * with a lock: two engines would both send its batches and overwrite each
+ * other's rows). Other processes open the outbox without an engine to read
+ * (status, attempts, dead letters) - WAL lets them read while it writes -
+ * and to hand events to the running worker through the inbox
+ * (hl_outbox_submit), which the worker ingests (hl_outbox_ingest).
  *
  * Errors of every call: HL_E_STORE_IO (cannot open: missing directory, I/O
  * error), HL_E_STORE_CORRUPT (not an SQLite file, or damaged),
@@ -46,7 +49,7 @@ extern "C" {
 #endif
 
 /* The schema version this library writes (hl_outbox_meta.schema_version). */
-#define HL_OUTBOX_SCHEMA_VERSION 1
+#define HL_OUTBOX_SCHEMA_VERSION 2
 /* Most rows deleted per table by one hl_outbox_prune call. */
 #define HL_OUTBOX_PRUNE_BATCH 5000
 
@@ -268,9 +271,42 @@ typedef struct hl_outbox_counts {
     size_t open_events;                 /* event rows of open batches */
     size_t attempts;                    /* attempt records kept */
     size_t endpoints;
+    size_t inbox;                       /* submitted events not yet ingested */
+    size_t inbox_rejected;              /* submitted events the engine refused at ingestion */
 } hl_outbox_counts;
 
 HL_API hl_code hl_outbox_counts_get(hl_outbox *ob, hl_outbox_counts *out, hl_error *err);
+
+/* ------------------------------------------------------------------ inbox */
+
+/*
+ * hl_outbox_submit - hand `n` events to the worker that owns this file,
+ * from any process, without an engine: they are checked (as
+ * hl_engine_enqueue checks them: type, id, data is JSON), given an id when
+ * they have none and a created_at of `now_ms` when 0, and written to the
+ * inbox in ONE transaction, durable when this returns. The worker routes
+ * and batches them at its next hl_outbox_ingest (hl_worker_run_once does).
+ * All or nothing: an invalid event writes nothing and `*failed_index` (may
+ * be NULL) receives its index. `ids` (may be NULL) receives the event ids:
+ * `n` buffers of HL_ENGINE_ID_MAX bytes.
+ * Errors: HL_E_EVENT_INVALID, HL_E_INVALID_ARGUMENT, storage errors, HL_E_NOMEM.
+ */
+HL_API hl_code hl_outbox_submit(hl_outbox *ob, const hl_event *events, size_t n, uint64_t now_ms,
+                                char (*ids)[HL_ENGINE_ID_MAX], size_t *failed_index,
+                                hl_error *err);
+
+/*
+ * hl_outbox_ingest - move up to `max` (0: 1000) submitted events, oldest
+ * first, from the inbox into `engine` (whose store is this outbox), in ONE
+ * transaction: each row is enqueued and deleted together, so an event is
+ * never both in the inbox and in a batch, nor in neither. An event the
+ * engine refuses at ingestion (e.g. larger than an endpoint's max_bytes) is
+ * moved to the hl_inbox_rejected table with the reason, never dropped
+ * silently. `ingested` and `rejected` may be NULL.
+ * Errors: storage errors (nothing moved; rebuild the engine), HL_E_STORE.
+ */
+HL_API hl_code hl_outbox_ingest(hl_outbox *ob, hl_engine *engine, uint64_t now_ms, size_t max,
+                                size_t *ingested, size_t *rejected, hl_error *err);
 
 /*
  * hl_outbox_prune - delete attempt records older than attempt_retention_ms

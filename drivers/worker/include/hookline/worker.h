@@ -27,6 +27,12 @@
  * before that call, and rebuilds the in-memory state from the file, so the
  * handle stays usable once space is back.
  *
+ * One worker per file: hl_worker_open takes an exclusive lock
+ * ("<db_path>.worker-lock", released when the process exits, however it
+ * exits) and fails with HL_E_STORE_BUSY while another worker holds it.
+ * Other processes hand events to the running worker with hl_outbox_submit
+ * on their own hl_outbox handle; hl_worker_run_once ingests them.
+ *
  * Threads: one thread at a time per worker. Secrets never appear in error
  * messages; endpoint listings are redacted unless asked otherwise.
  */
@@ -95,11 +101,13 @@ typedef struct hl_worker_options {
 typedef struct hl_worker hl_worker;
 
 /*
- * hl_worker_open - open the outbox, build the engine and dispatcher, and
- * restore every endpoint and pending batch from the file. `restored` (may be
+ * hl_worker_open - take the file's worker lock, open the outbox, build the
+ * engine and dispatcher, and restore every endpoint and pending batch from
+ * the file. `restored` (may be
  * NULL) receives the number of batches restored. `out` is caller-owned
  * (hl_worker_close).
- * Errors: those of hl_outbox_open, hl_url_policy_new, hl_dispatcher_new and
+ * Errors: HL_E_STORE_BUSY (another worker owns the file), those of
+ * hl_outbox_open, hl_url_policy_new, hl_dispatcher_new and
  * hl_outbox_restore; HL_E_INVALID_ARGUMENT.
  */
 HL_API hl_code hl_worker_open(hl_worker **out, const hl_worker_options *opts, size_t *restored,
@@ -239,8 +247,9 @@ HL_API hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size
 /* ---------------------------------------------------------------- delivery */
 
 /*
- * hl_worker_run_once - one delivery step (hl_dispatcher_step, waiting up to
- * `max_wait_ms` for network activity or the engine's next timer), plus the
+ * hl_worker_run_once - ingest up to 1000 submitted events from the inbox
+ * (hl_outbox_ingest), one delivery step (hl_dispatcher_step, waiting up to
+ * `max_wait_ms` for network activity or the engine's next timer), and the
  * periodic outbox pruning. `progress` may be NULL.
  * Errors: storage codes (the state is rebuilt from the file), HL_E_TRANSPORT.
  */
