@@ -371,8 +371,24 @@ static void worker_close_now(WorkerObject *self)
     }
 }
 
+/* on_attempt may hold the Worker (a bound method, a closure): let the
+ * cycle collector see it. */
+static int Worker_traverse(WorkerObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->on_attempt);
+    return 0;
+}
+
+static int Worker_clear(WorkerObject *self)
+{
+    if (!self->held) /* never while a call may be running the callback */
+        Py_CLEAR(self->on_attempt);
+    return 0;
+}
+
 static void Worker_dealloc(WorkerObject *self)
 {
+    PyObject_GC_UnTrack(self);
     worker_close_now(self);
     Py_CLEAR(self->on_attempt);
     if (self->lock != NULL)
@@ -1012,7 +1028,9 @@ static PyGetSetDef Worker_getset[] = {
 static PyTypeObject WorkerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "hookline._hookline.Worker",
     .tp_basicsize = sizeof(WorkerObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Worker_traverse,
+    .tp_clear = (inquiry)Worker_clear,
     .tp_doc = "The sending worker over a SQLite outbox (use hookline.Worker).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Worker_init,
