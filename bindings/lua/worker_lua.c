@@ -484,12 +484,19 @@ static int event_at(lua_State *L, int idx, hl_event *ev)
         lua_replace(L, idx + 1); /* keep the text where the data was */
     }
     if (lua_istable(L, idx + 2)) {
+        /* strings only: they stay alive in the table once popped (a
+         * number converted by lua_tostring would not) */
         lua_getfield(L, idx + 2, "id");
-        ev->id = lua_tostring(L, -1);
-        lua_pop(L, 1);
         lua_getfield(L, idx + 2, "ordering_key");
+        if ((!lua_isnil(L, -2) && lua_type(L, -2) != LUA_TSTRING) ||
+            (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)) {
+            lua_pop(L, 2);
+            lua_pushstring(L, "id and ordering_key must be strings");
+            return 0;
+        }
+        ev->id = lua_tostring(L, -2);
         ev->ordering_key = lua_tostring(L, -1);
-        lua_pop(L, 1);
+        lua_pop(L, 2);
         if (!opt_seconds(L, idx + 2, "created_at", 0, &created)) {
             lua_pushstring(L, "created_at must be seconds >= 0");
             return 0;

@@ -92,6 +92,10 @@ local ok, err = pcall(function()
 
     -- enqueue and deliver
     for i = 1, 3 do must(w:enqueue("email.outbound.delivered", cjson.encode({ n = i }))) end
+    res, msg, code = w:enqueue("email.outbound.delivered", "{}", { id = 42 })
+    eq(code, "invalid_argument", "numeric id refused")
+    res, msg, code = w:enqueue("email.outbound.delivered", "{not json")
+    eq(code, "event_invalid", "bad data")
     eq(must(w:enqueue_many({ { type = "email.outbound.opened", data = { n = 1 } },
                              { type = "email.outbound.opened", data = "{\"n\":2}" } })), 2,
        "enqueue_many")

@@ -242,3 +242,33 @@ def test_submit_from_another_handle(tmp_path, receiver):
         w.run(until_idle=True, timeout=20)
         assert w.status()["inbox"] == 0
         assert sum(a["delivered"] for a in w.attempts()) >= 1
+
+
+def test_bad_input_and_cycles(tmp_path, receiver):
+    import gc
+
+    url, log = receiver
+    with open_worker(tmp_path, url) as w:
+        with pytest.raises(hookline.EventError) as e:
+            w.enqueue("email.outbound.sent", "{not json")
+        assert e.value.code == "event_invalid"
+        w.add_endpoint("ep", url + "/ok", test=False)
+        with pytest.raises(hookline.EventError) as e:
+            w.enqueue_many([{"type": "a.b", "data": {}}, {"type": "a.c", "data": "{bad"}])
+        assert e.value.enqueued == 1
+        with pytest.raises(hookline.InvalidArgument):
+            w.enqueue_many([{"type": "a.b", "nope": 1}])
+        with pytest.raises(hookline.BatchError):
+            w.redrive("bat_nope")
+
+    class Holder:
+        def __init__(self):
+            self.w = open_worker(tmp_path, url, on_attempt=self.on_attempt)
+
+        def on_attempt(self, report):
+            pass
+
+    Holder()  # a cycle: worker -> bound method -> holder -> worker
+    gc.collect()
+    with open_worker(tmp_path, url) as w:  # the collected worker released the file
+        assert w.status()["batches"]["open"] + w.status()["open_events"] >= 0
