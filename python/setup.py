@@ -25,6 +25,10 @@ NET = os.path.join(ROOT, "drivers", "net")
 # Drivers compiled in too (the SQLite seen-id store), linked with -lsqlite3.
 DRIVER_SQLITE = os.path.join(ROOT, "drivers", "sqlite")
 DRIVER_SQLITE_INCLUDE = os.path.join(DRIVER_SQLITE, "include")
+# The sending side (hookline.Worker): libcurl dispatcher and the worker.
+DRIVER_CURL = os.path.join(ROOT, "drivers", "curl")
+DRIVER_WORKER = os.path.join(ROOT, "drivers", "worker")
+DRIVERS = [NET, DRIVER_SQLITE, DRIVER_CURL, DRIVER_WORKER]
 
 
 def version():
@@ -40,8 +44,7 @@ def sources():
     # object files outside the build directory.
     found = (
         sorted(glob.glob(os.path.join(CORE_SRC, "*.c")))
-        + sorted(glob.glob(os.path.join(NET, "*.c")))
-        + sorted(glob.glob(os.path.join(DRIVER_SQLITE, "*.c")))
+        + [f for d in DRIVERS for f in sorted(glob.glob(os.path.join(d, "*.c")))]
         + sorted(glob.glob(os.path.join(GLUE, "*.c")))
     )
     if not found:
@@ -53,8 +56,8 @@ def headers():
     return sorted(
         glob.glob(os.path.join(CORE_INCLUDE, "**", "*.h"), recursive=True)
         + glob.glob(os.path.join(CORE_SRC, "*.h"))
-        + glob.glob(os.path.join(NET, "include", "hookline", "*.h"))
-        + glob.glob(os.path.join(DRIVER_SQLITE_INCLUDE, "**", "*.h"), recursive=True)
+        + [f for d in DRIVERS for f in glob.glob(os.path.join(d, "include", "hookline", "*.h"))]
+        + [f for d in DRIVERS for f in glob.glob(os.path.join(d, "*.h"))]
         + glob.glob(os.path.join(GLUE, "*.h"))
         + [os.path.join(GLUE, "exports.map")]
     )
@@ -84,8 +87,11 @@ extension = Extension(
     "hookline._hookline",
     sources=sources(),
     depends=headers(),
-    include_dirs=[CORE_INCLUDE, CORE_SRC, os.path.join(NET, "include"), DRIVER_SQLITE_INCLUDE, GLUE],
-    # curl: URL parsing of the SSRF check; sqlite3: the seen-id store
+    include_dirs=[CORE_INCLUDE, CORE_SRC]
+    + [os.path.join(d, "include") for d in DRIVERS]
+    + [DRIVER_CURL, GLUE],
+    # curl: the SSRF check's URL parsing and the dispatcher; sqlite3: the
+    # seen-id store and the outbox
     libraries=["crypto", "jansson", "curl", "sqlite3"],
     extra_link_args=["-Wl,--version-script=" + os.path.join(GLUE, "exports.map")],
     extra_compile_args=[

@@ -20,6 +20,7 @@ static void (*const AREAS[])(lua_State *L) = {
     hll_open_ssrf,
     hll_open_dedupe,
     hll_open_engine,
+    hll_open_worker,
 };
 
 #define HLL_SECRETS_MT "hookline.secrets"

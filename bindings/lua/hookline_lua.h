@@ -41,6 +41,7 @@ void hll_open_signature(lua_State *L);
 void hll_open_ssrf(lua_State *L);
 void hll_open_dedupe(lua_State *L);
 void hll_open_engine(lua_State *L);
+void hll_open_worker(lua_State *L);
 
 /* ------------------------------------------------------------- errors */
 

@@ -29,6 +29,7 @@ int hlpy_signature_init(PyObject *module);
 int hlpy_ssrf_init(PyObject *module);
 int hlpy_dedupe_init(PyObject *module);
 int hlpy_engine_init(PyObject *module);
+int hlpy_worker_init(PyObject *module);
 
 /* ------------------------------------------------------------- errors */
 

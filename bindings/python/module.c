@@ -15,6 +15,7 @@ static const area_init AREAS[] = {
     hlpy_ssrf_init,
     hlpy_dedupe_init,
     hlpy_engine_init,
+    hlpy_worker_init,
 };
 
 static struct PyModuleDef hookline_module = {

@@ -41,7 +41,8 @@ if grep -q '^HL_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
 fi
 
 # The rockspec lists the core's sources by hand; catch one left out.
-for c in "$repo"/core/src/*.c "$repo"/bindings/lua/*.c "$repo"/drivers/sqlite/*.c; do
+for c in "$repo"/core/src/*.c "$repo"/bindings/lua/*.c "$repo"/drivers/sqlite/*.c \
+         "$repo"/drivers/curl/*.c "$repo"/drivers/worker/*.c; do
     rel=${c#"$repo"/}
     if ! grep -q "\"../$rel\"" "$repo/lua/hookline-0.1.0-1.rockspec"; then
         echo "== rockspec: $rel is not listed in lua/hookline-0.1.0-1.rockspec"

@@ -8,7 +8,8 @@
 Failures raise subclasses of :class:`hookline.VerificationError` (a
 ``ValueError``), each with a stable ``.code`` string.
 
-Sending: :class:`hookline.Engine`, the sans-IO delivery engine (batching,
+Sending: :class:`hookline.Worker` (outbox + engine + HTTP delivery in one
+object, docs/sending.md) and :class:`hookline.Engine`, the sans-IO delivery engine (batching,
 retries, dead letters) with route / transform / decide policy callbacks.
 
 Receiving (verify, parse, unpack batches, drop duplicates, HTTP answers):
@@ -20,7 +21,9 @@ from ._hookline import (
     BatchError,
     BodyTooLarge,
     CallbackError,
+    ConfigError,
     EndpointError,
+    EndpointTestFailed,
     EngineError,
     EngineFailed,
     EngineReentered,
@@ -33,6 +36,7 @@ from ._hookline import (
     SignatureMismatch,
     StoreError,
     StoreFull,
+    TransportError,
     TimestampInFuture,
     TimestampTooOld,
     UnknownScheme,
@@ -41,6 +45,7 @@ from ._hookline import (
 from ._hookline import __version__
 from .ssrf import URLRejected, check_url
 from .dedupe import SeenStore
+from .worker import TestResponse, Worker, submit_events
 from .engine import (
     AttemptRecord,
     BatchInfo,
@@ -109,6 +114,12 @@ __all__ = [
     "SeenStore",
     "StoreError",
     "StoreFull",
+    "Worker",
+    "TestResponse",
+    "submit_events",
+    "ConfigError",
+    "EndpointTestFailed",
+    "TransportError",
     "Receiver",
     "Tenant",
     "Event",
