@@ -42,6 +42,7 @@ build = {
             "../drivers/net/resolver_getaddrinfo.c",
             "../drivers/sqlite/outbox.c",
             "../drivers/sqlite/seen_sqlite.c",
+            "../drivers/sqlite/sqlite_errors.c",
             "../drivers/curl/dispatch_endpoint.c",
             "../drivers/curl/dispatcher.c",
             "../drivers/curl/ssrf_curl.c",

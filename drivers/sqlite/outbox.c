@@ -8,6 +8,7 @@
  * and its event rows go. Later state changes rewrite only the small
  * hl_batches row (SQLite rewrites whole records, so bodies live apart).
  */
+#include "sqlite_errors.h"
 #include "hookline/outbox.h"
 
 #include <sqlite3.h>
@@ -113,47 +114,10 @@ struct hl_outbox {
     hl_error last;
 };
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static hl_code fail(hl_error *err, hl_code code, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static hl_code code_of(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-        return HL_E_STORE_CORRUPT;
-    case SQLITE_READONLY:
-        return HL_E_STORE_READONLY;
-    case SQLITE_FULL:
-        return HL_E_STORE_NO_SPACE;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return HL_E_STORE_BUSY;
-    case SQLITE_NOMEM:
-        return HL_E_NOMEM;
-    default:
-        return HL_E_STORE_IO;
-    }
-}
-
-static hl_code fail_db(hl_error *err, sqlite3 *db, int rc, const char *what)
-{
-    /* Values are bound parameters: event data never appears in the text. */
-    return fail(err, code_of(rc), "outbox: %s: %s", what,
-                db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-}
+/* The driver's shared error helpers under this file's short names. */
+#define fail hls_fail
+#define code_of hls_code_of
+#define fail_db(err, db, rc, what) hls_fail_db((err), (db), (rc), "outbox", (what))
 
 static sqlite3_int64 db_time(uint64_t ms)
 {

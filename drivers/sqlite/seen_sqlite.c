@@ -4,6 +4,7 @@
  * statement in its own implicit transaction: the atomicity the dedupe
  * contract needs comes from SQLite's write lock, not from anything here.
  */
+#include "sqlite_errors.h"
 #include "hookline/seen_sqlite.h"
 
 #include <sqlite3.h>
@@ -44,50 +45,10 @@ static const char PRUNE[] =
     " (SELECT id FROM hl_seen WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)";
 static const char COUNT[] = "SELECT count(*) FROM hl_seen";
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static hl_code fail(hl_error *err, hl_code code, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-/* SQLite's result code to ours. */
-static hl_code code_of(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-        return HL_E_STORE_CORRUPT;
-    case SQLITE_READONLY:
-        return HL_E_STORE_READONLY;
-    case SQLITE_FULL:
-        return HL_E_STORE_NO_SPACE;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return HL_E_STORE_BUSY;
-    case SQLITE_NOMEM:
-        return HL_E_NOMEM;
-    default:
-        return HL_E_STORE_IO;
-    }
-}
-
-static hl_code fail_db(hl_error *err, sqlite3 *db, int rc, const char *what)
-{
-    /* sqlite3_errmsg names the problem ("database is locked", "disk I/O
-     * error", "file is not a database"); ids are bound parameters, so they
-     * never appear in it. */
-    return fail(err, code_of(rc), "seen store: %s: %s", what,
-                db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-}
+/* The driver's shared error helpers under this file's short names. */
+#define fail hls_fail
+#define code_of hls_code_of
+#define fail_db(err, db, rc, what) hls_fail_db((err), (db), (rc), "seen store", (what))
 
 static sqlite3_int64 as_db_time(uint64_t ms)
 {
