@@ -408,8 +408,9 @@ static int decide_cb(void *user, const hl_retry_input *in, hl_decision *out)
  *   opts.seed                 jitter seed (integer >= 0; fixed seed, same
  *                             schedule)
  *   opts.max_in_flight        batches handed out at once (0: no limit)
- *   opts.max_attempt_records  attempt records kept (0: the default)
- *   opts.attempt_retention    seconds attempt records are kept
+ *   opts.max_attempt_records  attempt records kept (0: no count limit)
+ *   opts.attempt_retention    seconds attempt records are kept (default
+ *                             86400)
  *   opts.in_flight_lease      seconds before an unreported batch counts as
  *                             failed
  *   opts.route                function(event, endpoint_id, filter_match)
@@ -873,12 +874,14 @@ static int engine_remove_endpoint(lua_State *L) { return id_now_call(L, OP_REMOV
  */
 static int engine_enable_endpoint(lua_State *L) { return id_now_call(L, OP_ENABLE); }
 /*** engine:disable_endpoint(id [, now]) -> true | nil, message, code
- * Stop delivering to `id` ("manual"); its batches wait, their deadlines run.
+ * Stop delivering to `id` (reason "user"); its batches wait, their
+ * deadlines run.
  */
 static int engine_disable_endpoint(lua_State *L) { return id_now_call(L, OP_DISABLE); }
 /*** engine:redrive(batch_id [, now]) -> true | nil, message, code
- * Queue a dead-lettered batch again with a fresh deadline. Errors:
- * "batch_unknown", "batch_state" (not dead).
+ * Queue a dead-lettered batch again now (same id and body, fresh
+ * deadline). Errors: "batch_unknown", "batch_state" (not dead-lettered),
+ * "endpoint_unknown" (its endpoint was removed).
  */
 static int engine_redrive(lua_State *L) { return id_now_call(L, OP_REDRIVE); }
 
@@ -891,8 +894,9 @@ static int name_index(const char *name, const char *(*namer)(int), int count)
 }
 
 /*** engine:set_endpoint_disabled(id, reason [, now]) -> true | nil, message, code
- * Restore a disabled state with its reason (a disabled-reason name such as
- * "manual" or "breaker", or nil to enable), e.g. when reloading state.
+ * Set the disabled state with its reason: "none" (enabled), "user",
+ * "gone", "failing" or "blocked", e.g. when reloading saved state. Errors:
+ * "endpoint_unknown", "invalid_argument" (another reason).
  */
 static int engine_set_endpoint_disabled(lua_State *L)
 {
