@@ -276,8 +276,9 @@ def render(problems=None):
            "- Bytes-like bodies are never copied into Python strings; secrets are parsed",
            "  into C key material that is wiped when the owning object is closed or",
            "  collected (Python strings you passed cannot be wiped).",
-           "- The C work releases the GIL. An object may be shared by threads where its",
-           "  docstring says so; `Engine` is not thread-safe (one thread, or a lock).", "",
+           "- Objects that hold C state (`Signer`, `Verifier`, `SeenStore`, `Engine`,",
+           "  `Worker`) serialise their calls with a lock, so they may be shared by threads;",
+           "  calls that wait (network, DNS, SQLite locks) release the GIL.", "",
            "Type aliases used in the signatures:", "", "```python"] + aliases() + ["```", ""]
     names = [n for n in hookline.__all__]
     by_section = {key: [] for key, _ in SECTIONS}
