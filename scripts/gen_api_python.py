@@ -334,12 +334,38 @@ def render(problems=None):
             if not n.startswith("_") and inspect.isfunction(v) and v.__module__ == modname]
         for fname in public:
             fn = getattr(mod, fname)
-            sig = "%s%s" % (fname, inspect.signature(fn))
+            sig = source_signature(fname, fn)
             fnode = ast.parse("def %s: ..." % sig).body[0]
             render_function(out, fn, "%s.%s" % (modname, fname), sig, problems, fnode)
     text = "\n".join(out)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.rstrip() + "\n"
+
+
+def source_signature(name, fn):
+    """name(params) -> return, with the annotations as written in the source
+    (the helpers use `from __future__ import annotations`: strings)."""
+    def ann(a):
+        return a if isinstance(a, str) else inspect.formatannotation(a)
+
+    sig = inspect.signature(fn)
+    parts, star = [], False
+    for p in sig.parameters.values():
+        if p.kind is p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        text = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "") + p.name
+        if p.kind is p.VAR_POSITIONAL:
+            star = True
+        if p.annotation is not p.empty:
+            text += ": " + ann(p.annotation)
+        if p.default is not p.empty:
+            text += " = " + repr(p.default)
+        parts.append(text)
+    text = "%s(%s)" % (name, ", ".join(parts))
+    if sig.return_annotation is not sig.empty:
+        text += " -> " + ann(sig.return_annotation)
+    return text
 
 
 def main() -> int:
