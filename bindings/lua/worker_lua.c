@@ -207,8 +207,8 @@ static void on_attempt(void *user, const hl_attempt_report *r)
  *   opts.allow_ports    array of extra ports allowed (1-65535)
  *   opts.ca_file        CA bundle for TLS (default: the system's)
  *   opts.seed           jitter seed (integer >= 0; 0: random)
- *   opts.drain_timeout  seconds close() waits for attempts in flight
- *                       (default 30)
+ *   opts.drain_timeout  seconds worker:run() gives attempts in flight when
+ *                       it stops (default 30; unfinished ones are retried)
  *   opts.on_attempt     function(report) called after every finished
  *                       attempt (batch_id, endpoint, status, failure_class,
  *                       latency, ...; no secrets). An error raised in it is
@@ -303,8 +303,9 @@ static int l_worker(lua_State *L)
 }
 
 /*** worker:close()
- * Finish the attempts in flight (up to opts.drain_timeout), then close the
- * outbox. Idempotent; also run by `__close` and `__gc`.
+ * Stop at once: attempts in flight are abandoned (sent again after the next
+ * open; call worker:drain() first for a clean stop), then close the outbox.
+ * Idempotent; also run by `__close` and `__gc`.
  */
 static int w_close(lua_State *L)
 {

@@ -130,7 +130,8 @@ class Worker:
     ``ca_file``        CA bundle for TLS (None: the system's)
     ``seed``           jitter seed (0: random; fixed for reproducible tests)
     ``on_attempt``     ``callback(report: dict)`` after every finished attempt
-    ``drain_timeout``  seconds close()/run() give attempts in flight
+    ``drain_timeout``  seconds the C run loop gives attempts in flight when
+                       it stops (unfinished ones are retried later)
 
     Calls are serialised by a lock per Worker (safe to share between
     threads); network waits release the GIL. The Worker owns the outbox
