@@ -108,9 +108,13 @@ def markdown(body):
     out, pre = [], []
 
     def flush():
+        while pre and not pre[-1].strip():
+            pre.pop()
         if pre:
             width = min(len(l) - len(l.lstrip()) for l in pre if l.strip())
-            out.extend(["```text"] + [l[width:] for l in pre] + ["```"])
+            if out and out[-1].strip():
+                out.append("")
+            out.extend(["```text"] + [l[width:] for l in pre] + ["```", ""])
             pre.clear()
 
     for line in body:
@@ -120,7 +124,8 @@ def markdown(body):
             pre.append("")
         else:
             flush()
-            out.append(line)
+            if line.strip() or (out and out[-1].strip()):
+                out.append(line)
     while pre and not pre[-1].strip():
         pre.pop()
     flush()
@@ -156,8 +161,9 @@ def render() -> str:
            "`\"timestamp_too_old\"`, `\"invalid_argument\"`, ... — the names listed in",
            "[c.md](c.md) under `hl_code`, the same strings Python's `.code` carries).",
            "Wrong argument types are reported the same way (`\"invalid_argument\"`),",
-           "never raised. Times are Unix seconds unless said otherwise; the engine and",
-           "the worker take milliseconds where noted.", "",
+           "except that the worker's functions and methods and `hookline.event_filter_match`",
+           "raise a Lua error for an id, path or pattern that is not a string. Times are Unix seconds (fractions allowed) and durations",
+           "seconds, everywhere.", "",
            "## Contents", ""]
     for kind, head, _, _ in items:
         if kind == "area":

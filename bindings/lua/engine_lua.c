@@ -1437,7 +1437,8 @@ static int l_event_types(lua_State *L)
 
 /*** hookline.event_filter_match(pattern, type) -> boolean
  * Whether event filter `pattern` ("email.outbound.*", "*", an exact type)
- * matches `type`, as endpoint filters do.
+ * matches `type`, as endpoint filters do. Raises a Lua error when either is
+ * not a string.
  */
 static int l_event_filter_match(lua_State *L)
 {
