@@ -135,7 +135,8 @@ def markdown(body):
 
 
 def anchor(text: str) -> str:
-    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")
+    """GitHub's heading anchor: lowercase, punctuation dropped, spaces to -."""
+    return re.sub(r"[^a-z0-9 _-]", "", text.lower()).replace(" ", "-")
 
 
 def render() -> str:
