@@ -78,14 +78,60 @@ def aliases():
     return out
 
 
-def signature(node, name=None, drop_self=False):
+def runtime_defaults(obj):
+    """name -> repr(default) of a callable's parameters (the stubs write
+    `...`); {} when it has no inspectable signature."""
+    if isinstance(obj, (classmethod, staticmethod)):
+        obj = obj.__func__
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    # a repr with an address would make the page change on every run
+    return {p.name: repr(p.default) for p in params
+            if p.default is not p.empty and " at 0x" not in repr(p.default)}
+
+
+def format_args(args, defaults_of=None):
+    """ast.unparse of a parameter list, but PEP 8's `name: T = default`,
+    with the runtime's default value where the stub says `...`."""
+    defaults_of = defaults_of or {}
+
+    def one(a, default=None):
+        text = a.arg
+        if a.annotation is not None:
+            text += ": " + ast.unparse(a.annotation)
+        if default is not None:
+            value = ast.unparse(default)
+            if value == "..." and a.arg in defaults_of:
+                value = defaults_of[a.arg]
+            text += (" = " if a.annotation is not None else "=") + value
+        return text
+
+    positional = args.posonlyargs + args.args
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    parts = [one(a, d) for a, d in zip(positional, defaults)]
+    if args.posonlyargs:
+        parts.insert(len(args.posonlyargs), "/")
+    if args.vararg is not None:
+        parts.append("*" + one(args.vararg))
+    elif args.kwonlyargs:
+        parts.append("*")
+    parts += [one(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    if args.kwarg is not None:
+        parts.append("**" + one(args.kwarg))
+    return ", ".join(parts)
+
+
+def signature(node, name=None, drop_self=False, runtime=None):
     args = node.args
     if drop_self and args.args and args.args[0].arg in ("self", "cls"):
         args = ast.arguments(posonlyargs=args.posonlyargs, args=args.args[1:],
                              vararg=args.vararg, kwonlyargs=args.kwonlyargs,
                              kw_defaults=args.kw_defaults, kwarg=args.kwarg,
                              defaults=args.defaults)
-    text = "%s(%s)" % (name or node.name, ast.unparse(args))
+    text = "%s(%s)" % (name or node.name,
+                       format_args(args, runtime_defaults(runtime) if runtime is not None else None))
     if node.returns is not None:
         text += " -> %s" % ast.unparse(node.returns)
     return text
@@ -208,7 +254,7 @@ def render_class(out, hookline, name, node, problems):
     init = init_node(node) if node is not None else None
     code = []
     if init is not None and not is_error(cls):
-        code.append(signature(init, name, drop_self=True))
+        code.append(signature(init, name, drop_self=True, runtime=cls))
     elif bases:
         code.append("class %s(%s)" % (name, ", ".join(bases)))
     if is_error(cls):
@@ -239,7 +285,7 @@ def render_class(out, hookline, name, node, problems):
         else:
             label = "classmethod" if kind == "classmethod" else "method"
             out += ["#### %s `%s`" % (label, qual), "", "```python",
-                    signature(item, mname, drop_self=True), "```", ""]
+                    signature(item, mname, drop_self=True, runtime=raw), "```", ""]
         out += [doc, ""]
 
 
@@ -310,7 +356,8 @@ def render(problems=None):
                 if not isinstance(node, ast.FunctionDef):
                     problems.append("hookline.%s has no stub" % name)
                     continue
-                render_function(out, obj, "hookline.%s" % name, signature(node), problems, node)
+                render_function(out, obj, "hookline.%s" % name, signature(node, runtime=obj),
+                                problems, node)
             else:
                 typ = ast.unparse(node.annotation) if isinstance(node, ast.AnnAssign) else type(obj).__name__
                 out += ["### constant `hookline.%s`" % name, "", "```python",
