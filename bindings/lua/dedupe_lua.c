@@ -83,7 +83,28 @@ static seen_ud *check_open(lua_State *L, hl_error *err)
     return ud;
 }
 
-/* hookline.seen_store(path_or_nil, opts) -> store | nil, message, code */
+/*** @area `hookline`: seen-id store (deduplication)
+ * Remember delivered message/event ids for a while, so a retried delivery
+ * is recognised. In memory, or durable in an SQLite file. Times are Unix
+ * seconds (fractions allowed); `now` defaults to the clock.
+ *
+ * The SQLite store does file I/O: inside an nginx worker use the memory
+ * store or an `ngx.shared` dict (resty.hookline.guard), never the file store
+ * on a request path.
+ */
+
+/*** hookline.seen_store([path] [, opts]) -> seen_store | nil, message, code
+ * A seen-id store: in memory when `path` is nil, else the SQLite file at
+ * `path` (created if missing; shared by processes and kept across
+ * restarts).
+ *   opts.ttl              seconds an id is remembered (default 86400)
+ *   opts.capacity         memory store: most ids held (default 1000000)
+ *   opts.full             memory store when full: "refuse" (default: the
+ *                         add fails with "store_full") or "evict" (drop the
+ *                         ids that expire soonest)
+ *   opts.busy_timeout_ms  SQLite: wait for a locked file (default 5000)
+ * Errors: "invalid_argument", "store_io" (the file cannot be opened).
+ */
 static int l_seen_store(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -148,7 +169,12 @@ static int l_seen_store(lua_State *L)
     return 1;
 }
 
-/* store:check_and_add(id [, now [, ttl]]) -> boolean | nil, message, code */
+/*** seen_store:check_and_add(id [, now [, ttl]]) -> is_new | nil, message, code
+ * Atomically: true and remember `id` (a string) for `ttl` seconds (default
+ * the store's) when it was not held; false when it already was (a
+ * duplicate). Errors: "store_full" (memory store, full = "refuse"),
+ * "store_io", "invalid_argument".
+ */
 static int seen_check_and_add(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -171,7 +197,9 @@ static int seen_check_and_add(lua_State *L)
     return 1;
 }
 
-/* store:contains(id [, now]) -> boolean | nil, message, code */
+/*** seen_store:contains(id [, now]) -> boolean | nil, message, code
+ * Whether `id` is held and not expired at `now`. Does not add it.
+ */
 static int seen_contains(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -190,7 +218,10 @@ static int seen_contains(lua_State *L)
     return 1;
 }
 
-/* store:remove(id) -> boolean | nil, message, code */
+/*** seen_store:remove(id) -> boolean | nil, message, code
+ * Forget `id` (e.g. the application failed to process the event, so the
+ * sender's retry must be accepted). Returns whether it was held.
+ */
 static int seen_remove(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -207,7 +238,9 @@ static int seen_remove(lua_State *L)
     return 1;
 }
 
-/* store:prune([now]) -> count | nil, message, code */
+/*** seen_store:prune([now]) -> count | nil, message, code
+ * Reclaim the ids expired at `now`; returns how many were removed.
+ */
 static int seen_prune(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -223,6 +256,10 @@ static int seen_prune(lua_State *L)
     return 1;
 }
 
+/*** seen_store:close()
+ * Free the store now (closes the SQLite file). Idempotent; also run by
+ * `__close` and `__gc`. Later calls answer nil, message, "invalid_argument".
+ */
 static int seen_close(lua_State *L)
 {
     seen_ud *ud = (seen_ud *)luaL_checkudata(L, 1, SEEN_MT);

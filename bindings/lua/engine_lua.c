@@ -387,7 +387,41 @@ static int decide_cb(void *user, const hl_retry_input *in, hl_decision *out)
 
 /* ------------------------------------------------------- construction */
 
-/* hookline.engine(opts) -> engine | nil, message, code */
+/*** @area `hookline`: engine (sans-IO delivery)
+ * The delivery engine of hookline/engine.h (docs/engine.md): batching,
+ * retries with backoff, deadlines, circuit breaker, rate limits, dead
+ * letters. It performs no I/O: you ask it what to do (`next_action`), do
+ * it, and report the outcome. Times are Unix seconds (fractions allowed,
+ * rounded to milliseconds); `now` defaults to the clock but tests pass it.
+ * The same as hookline.Engine in Python: a script gives the same batch ids,
+ * jitter and bytes in C, Python and Lua for a fixed seed.
+ *
+ * Callbacks run protected: an error raised in one never unwinds through C;
+ * the call returns nil, "<message>: <Lua error>", "callback" and the engine
+ * keeps every batch. From inside a callback only the read-only methods
+ * (batch, stats, attempts, endpoint_info, endpoints, dead_letters) may be
+ * called; the others return nil, message, "engine_reentered".
+ */
+
+/*** hookline.engine([opts]) -> engine | nil, message, code
+ * A new engine.
+ *   opts.seed                 jitter seed (integer >= 0; fixed seed, same
+ *                             schedule)
+ *   opts.max_in_flight        batches handed out at once (0: no limit)
+ *   opts.max_attempt_records  attempt records kept (0: no count limit)
+ *   opts.attempt_retention    seconds attempt records are kept (default
+ *                             86400)
+ *   opts.in_flight_lease      seconds before an unreported batch counts as
+ *                             failed
+ *   opts.route                function(event, endpoint_id, filter_match)
+ *                             -> boolean: replaces the event filters
+ *   opts.transform            function(endpoint_id, event_json) -> string
+ *                             or nil: rewrite the JSON sent to one endpoint
+ *   opts.decide               function(input) -> nil | "give_up" |
+ *                             {kind = "retry", retry_at = t}: override the
+ *                             retry decision (docs/engine.md)
+ * Errors: "invalid_argument".
+ */
 static int l_engine(lua_State *L)
 {
     static const char *const CALLBACKS[] = {"route", "transform", "decide"};
@@ -452,6 +486,10 @@ static int l_engine(lua_State *L)
     return 1;
 }
 
+/*** engine:close()
+ * Free the engine and release its callbacks now. Idempotent; also run by
+ * `__close` and `__gc`. Later calls answer nil, message, "invalid_argument".
+ */
 static int engine_close(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -678,7 +716,17 @@ static hl_code endpoint_options(lua_State *L, int opts, int url_idx, hl_endpoint
 
 /* ------------------------------------------------------------ methods */
 
-/* e:add_endpoint(id, url, opts) -> true | nil, message, code */
+/*** engine:add_endpoint(id, url [, opts]) -> true | nil, message, code
+ * Add endpoint `id` delivering to `url`. opts (docs/engine.md and
+ * hl_endpoint_options in c.md; durations in seconds): events (array of
+ * event filters, e.g. "email.outbound.*"), active, max_events, max_bytes,
+ * linger, unbatched, sparkpost_compat, jitter, deadline, max_attempts,
+ * concurrency, rate, burst, throttle_start_rate, throttle_min_rate,
+ * throttle_recover, breaker_window, breaker_min_attempts,
+ * breaker_failure_ratio, breaker_half_open, breaker_disable_after,
+ * breaker_max_trips, blocked_disable_after, schedule, ordering, now.
+ * Errors: "endpoint_exists", "invalid_argument", "engine_reentered".
+ */
 static int engine_add_endpoint(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -719,8 +767,11 @@ static int engine_add_endpoint(lua_State *L)
     return 1;
 }
 
-/* e:update_endpoint(id, changes) -> true | nil, message, code. Options not
- * in `changes` keep the values last given (url included). */
+/*** engine:update_endpoint(id, changes) -> true | nil, message, code
+ * Change endpoint `id`: the fields of `changes` (those of add_endpoint, and
+ * url) replace the values last given; the others are kept. Errors:
+ * "endpoint_unknown", "invalid_argument".
+ */
 static int engine_update_endpoint(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -812,9 +863,26 @@ static int id_now_call(lua_State *L, enum id_op op)
     return 1;
 }
 
+/*** engine:remove_endpoint(id [, now]) -> true | nil, message, code
+ * Forget endpoint `id`: its undelivered batches are dead-lettered
+ * ("endpoint_removed"); one in flight settles when reported. Errors:
+ * "endpoint_unknown".
+ */
 static int engine_remove_endpoint(lua_State *L) { return id_now_call(L, OP_REMOVE); }
+/*** engine:enable_endpoint(id [, now]) -> true | nil, message, code
+ * Deliver to `id` again (after disable_endpoint or a breaker disable).
+ */
 static int engine_enable_endpoint(lua_State *L) { return id_now_call(L, OP_ENABLE); }
+/*** engine:disable_endpoint(id [, now]) -> true | nil, message, code
+ * Stop delivering to `id` (reason "user"); its batches wait, their
+ * deadlines run.
+ */
 static int engine_disable_endpoint(lua_State *L) { return id_now_call(L, OP_DISABLE); }
+/*** engine:redrive(batch_id [, now]) -> true | nil, message, code
+ * Queue a dead-lettered batch again now (same id and body, fresh
+ * deadline). Errors: "batch_unknown", "batch_state" (not dead-lettered),
+ * "endpoint_unknown" (its endpoint was removed).
+ */
 static int engine_redrive(lua_State *L) { return id_now_call(L, OP_REDRIVE); }
 
 static int name_index(const char *name, const char *(*namer)(int), int count)
@@ -825,7 +893,11 @@ static int name_index(const char *name, const char *(*namer)(int), int count)
     return -1;
 }
 
-/* e:set_endpoint_disabled(id, reason, now) -> true | nil, message, code */
+/*** engine:set_endpoint_disabled(id, reason [, now]) -> true | nil, message, code
+ * Set the disabled state with its reason: "none" (enabled), "user",
+ * "gone", "failing" or "blocked", e.g. when reloading saved state. Errors:
+ * "endpoint_unknown", "invalid_argument" (another reason).
+ */
 static int engine_set_endpoint_disabled(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -854,7 +926,11 @@ static int engine_set_endpoint_disabled(lua_State *L)
     return 1;
 }
 
-/* e:endpoint_info(id) -> table | nil, message, code */
+/*** engine:endpoint_info(id) -> table | nil, message, code
+ * Endpoint state: endpoint_id, url, disabled (reason or nil), breaker,
+ * breaker_trips, in_flight, queued, pending_batches, effective_rate,
+ * failing_since, options. Errors: "endpoint_unknown".
+ */
 static int engine_endpoint_info(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -907,7 +983,13 @@ static int list_ids(lua_State *L, id_lister lister)
     return 1;
 }
 
+/*** engine:endpoints() -> array | nil, message, code
+ * The endpoint ids.
+ */
 static int engine_endpoints(lua_State *L) { return list_ids(L, hl_endpoint_list); }
+/*** engine:dead_letters() -> array | nil, message, code
+ * The ids of the dead-lettered batches (see engine:batch, redrive, purge).
+ */
 static int engine_dead_letters(lua_State *L) { return list_ids(L, hl_engine_dead_letter_list); }
 
 /* enqueue(type, data_json, opts) / enqueue_to(endpoint_id, type, data_json, opts):
@@ -963,10 +1045,23 @@ static int do_enqueue(lua_State *L, int direct)
     return 2;
 }
 
+/*** engine:enqueue(type [, data_json] [, opts]) -> id, routed | nil, message, code
+ * Route one event (type, data as JSON text or nil) to the endpoints whose
+ * filters (or `route` callback) accept it and batch it. opts.id (default
+ * generated), opts.created_at, opts.ordering_key, opts.now. Returns the
+ * event id and how many endpoints it went to. Errors: "event_invalid",
+ * "event_too_large", "callback", "engine_reentered", "invalid_argument".
+ */
 static int engine_enqueue(lua_State *L) { return do_enqueue(L, 0); }
+/*** engine:enqueue_to(endpoint_id, type [, data_json] [, opts]) -> id, routed | nil, message, code
+ * As enqueue, to one endpoint regardless of filters (e.g. a test event).
+ * Errors also "endpoint_unknown".
+ */
 static int engine_enqueue_to(lua_State *L) { return do_enqueue(L, 1); }
 
-/* e:flush(now) -> true | nil, message, code */
+/*** engine:flush([now]) -> true | nil, message, code
+ * Close every open batch now instead of waiting for its linger time.
+ */
 static int engine_flush(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -985,7 +1080,15 @@ static int engine_flush(lua_State *L)
     return 1;
 }
 
-/* e:next_action(now) -> {kind = "send"|"wait"|"idle", ...} | nil, message, code */
+/*** engine:next_action([now]) -> action | nil, message, code
+ * What to do next:
+ *   {kind = "send", batch_id, endpoint_id, url, body, n_events, attempt,
+ *    deadline, due, sparkpost_compat}   sign and POST body to url, then
+ *                                       report_outcome(batch_id, ...)
+ *   {kind = "wait", at = t}             call again at t (or after enqueue)
+ *   {kind = "idle"}                     nothing queued
+ * (+ callback_error when a `decide` run for an expired lease failed).
+ */
 static int engine_next_action(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -1030,8 +1133,14 @@ static int engine_next_action(lua_State *L)
     return 1;
 }
 
-/* e:report_outcome(batch_id, {status=, failure=, retry_after=, latency=, body=}, now)
- * -> true | nil, message, code */
+/*** engine:report_outcome(batch_id, outcome [, now]) -> true | nil, message, code
+ * Report how a "send" went. outcome: status (HTTP status, 0 when none),
+ * failure ("none", "dns", "connect", "tls", "timeout", "reset", ...),
+ * retry_after (the Retry-After header text), latency (seconds), body (an
+ * excerpt of the answer). 2xx delivers the batch; the rest retries with
+ * backoff or dead-letters it (docs/engine.md). Errors: "batch_unknown",
+ * "batch_state", "callback", "invalid_argument".
+ */
 static int engine_report_outcome(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -1094,7 +1203,10 @@ static int engine_report_outcome(lua_State *L)
     return 1;
 }
 
-/* e:batch(batch_id) -> table | nil, message, code */
+/*** engine:batch(batch_id) -> table | nil, message, code
+ * A batch's state (ids, state, body, attempts, deadline, settled, ...), the
+ * table restore_batch accepts. Errors: "batch_unknown".
+ */
 static int engine_batch(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -1135,7 +1247,11 @@ static int engine_batch(lua_State *L)
     return 1;
 }
 
-/* e:stats() -> table */
+/*** engine:stats() -> table
+ * Counters: batches, endpoints, pending_events, pending_body_bytes,
+ * events_enqueued, batches_delivered, batches_dead_lettered, attempts,
+ * attempt_records.
+ */
 static int engine_stats(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -1161,7 +1277,9 @@ static int engine_stats(lua_State *L)
     return 1;
 }
 
-/* e:attempts() -> array of records, oldest first */
+/*** engine:attempts() -> array
+ * The attempt records kept (see opts.max_attempt_records), oldest first.
+ */
 static int engine_attempts(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -1193,7 +1311,9 @@ static int engine_attempts(lua_State *L)
     return 1;
 }
 
-/* e:purge([batch_id]) -> true | nil, message, code */
+/*** engine:purge([batch_id]) -> true | nil, message, code
+ * Delete one dead-lettered batch, or all of them, for good.
+ */
 static int engine_purge(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -1235,8 +1355,11 @@ static hl_code batch_uint(lua_State *L, int t, const char *name, unsigned int *o
     return rc;
 }
 
-/* e:restore_batch(batch_table, now) -> true | nil, message, code
- * (the table as e:batch() returns it) */
+/*** engine:restore_batch(batch [, now]) -> true | nil, message, code
+ * Put back a batch saved from engine:batch() (e.g. after a restart, from
+ * your own store). Errors: "batch_exists", "endpoint_unknown",
+ * "invalid_argument".
+ */
 static int engine_restore_batch(lua_State *L)
 {
     engine_ud *ud = check_engine(L);
@@ -1298,7 +1421,9 @@ static int engine_restore_batch(lua_State *L)
 
 /* ------------------------------------------------------ module level */
 
-/* hookline.event_types() -> array of the catalogue's types */
+/*** hookline.event_types() -> array
+ * The event types of hookline's catalogue ("email.outbound.delivered", ...).
+ */
 static int l_event_types(lua_State *L)
 {
     size_t n = hl_event_type_count();
@@ -1310,7 +1435,11 @@ static int l_event_types(lua_State *L)
     return 1;
 }
 
-/* hookline.event_filter_match(pattern, type) -> boolean */
+/*** hookline.event_filter_match(pattern, type) -> boolean
+ * Whether event filter `pattern` ("email.outbound.*", "*", an exact type)
+ * matches `type`, as endpoint filters do. Raises a Lua error when either is
+ * not a string.
+ */
 static int l_event_filter_match(lua_State *L)
 {
     const char *pattern = luaL_checkstring(L, 1), *type = luaL_checkstring(L, 2);

@@ -25,6 +25,36 @@ static void (*const AREAS[])(lua_State *L) = {
 
 #define HLL_SECRETS_MT "hookline.secrets"
 
+/*** @area `hookline`: the module
+ * `local hookline = require "hookline"` loads the C-API module (built once
+ * for Lua 5.4 and once for LuaJIT; not linked against liblua). Fields:
+ * `hookline._VERSION` and `hookline.version`, the C library's version
+ * string (e.g. "0.1.0").
+ *
+ * Common argument shapes:
+ *   body      a Lua string, the raw bytes exactly as sent or received
+ *   secrets   a secret string ("whsec_...", "whsk_..." / "whpk_...", or raw
+ *             bytes with secret_encoding = "raw") or an array of them (up to
+ *             the library's maximum; several for rotation)
+ *   headers   a table name -> value, names in any case, as
+ *             ngx.req.get_headers() gives it; a value that is an array of
+ *             strings is a header sent several times (rejected as
+ *             "header_malformed" for signature headers)
+ *   opts      nil or a table; an unknown type for a field is
+ *             "invalid_argument" naming the field
+ *   scheme    "standard" (default), "hookline", "stripe", "github"
+ *   secret_encoding  "default" (the scheme's text form), "hex", "base64",
+ *             "raw"
+ *
+ * Secrets are parsed into key material that is wiped when the call returns
+ * (one-shot functions) or when the object is closed or collected; the Lua
+ * strings you passed stay in Lua's heap until collected (Lua strings cannot
+ * be wiped).
+ *
+ * Objects are userdata: use each from one Lua state (one coroutine at a
+ * time); nothing here is shared between states.
+ */
+
 /* ------------------------------------------------------------- errors */
 
 int hll_fail(lua_State *L, hl_code code, const char *message)

@@ -70,7 +70,23 @@ static int push_signed(lua_State *L, const hl_signed *s)
     return 1;
 }
 
-/* hookline.sign(body, secret_or_list, opts) -> headers | nil, message, code */
+/*** @area `hookline`: signatures
+ * Sign requests (sender) and verify them (receiver) with the schemes of
+ * docs/signatures.md. One-shot functions parse the secrets on every call;
+ * `hookline.signer` / `hookline.verifier` keep keyed state for many calls.
+ */
+
+/*** hookline.sign(body, secrets [, opts]) -> headers | nil, message, code
+ * Sign `body` once: returns a table of lowercase header name -> value to send
+ * with it (standard scheme: webhook-id, webhook-timestamp,
+ * webhook-signature). With several secrets, one signature per secret.
+ *   opts.scheme           signature scheme (default "standard")
+ *   opts.secret_encoding  how the secret strings are written
+ *   opts.msg_id           message id (standard: generated when absent)
+ *   opts.timestamp        Unix seconds (default: the clock)
+ * Errors: "invalid_argument" (body not a string, bad option), "scheme_unknown",
+ * "secret_malformed" (a secret that does not parse), "too_many".
+ */
 static int l_sign(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -102,7 +118,12 @@ static int l_sign(lua_State *L)
     return push_signed(L, &out);
 }
 
-/* hookline.signer(secrets, opts) -> signer | nil, message, code */
+/*** hookline.signer(secrets [, opts]) -> signer | nil, message, code
+ * Reusable signing state (the secrets parsed once) for a sender or a
+ * gateway that signs many bodies. opts: scheme, secret_encoding. Errors as
+ * hookline.sign. The key material is wiped by `signer:close()` or at
+ * collection.
+ */
 static int l_signer(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -136,7 +157,11 @@ static int l_signer(lua_State *L)
     return 1;
 }
 
-/* signer:sign(body, opts) -> headers | nil, message, code */
+/*** signer:sign(body [, opts]) -> headers | nil, message, code
+ * The headers for `body` (as hookline.sign). opts.msg_id (standard scheme:
+ * generated when absent), opts.timestamp (Unix seconds, default the clock).
+ * A closed signer answers nil, message, "invalid_argument".
+ */
 static int signer_sign(lua_State *L)
 {
     signer_ud *ud = (signer_ud *)luaL_checkudata(L, 1, SIGNER_MT);
@@ -158,6 +183,10 @@ static int signer_sign(lua_State *L)
     return push_signed(L, &out);
 }
 
+/*** signer:close()
+ * Wipe and free the key material now instead of at collection. Idempotent;
+ * also run by `__close` (Lua 5.4 `local s <close>`) and `__gc`.
+ */
 static int signer_close(lua_State *L)
 {
     signer_ud *ud = (signer_ud *)luaL_checkudata(L, 1, SIGNER_MT);
@@ -240,8 +269,21 @@ static int push_result(lua_State *L, const hl_verify_result *r)
     return 1;
 }
 
-/* hookline.verify(body, headers, secret_or_list, opts)
- *   -> result | nil, message, code */
+/*** hookline.verify(body, headers, secrets [, opts]) -> result | nil, message, code
+ * Verify one request against its headers. Returns a table:
+ *   msg_id        the message id header (nil when the scheme has none)
+ *   timestamp     the signed Unix time (nil for github)
+ *   secret_index  1-based index of the secret that matched
+ *   event_id, event_type, created_at  read from a JSON body (nil if absent,
+ *                 or when opts.parse_event is false)
+ * opts: scheme, secret_encoding, tolerance (seconds either side of now,
+ * default 300), max_body (bytes, default 16 MiB), parse_event (default
+ * true), now (Unix seconds, default the clock).
+ * Errors (the code is the third value): "header_missing", "header_malformed"
+ * (also a signature header sent twice), "signature_mismatch",
+ * "timestamp_too_old", "timestamp_in_future", "body_too_large",
+ * "secret_malformed", "scheme_unknown", "invalid_argument".
+ */
 static int l_verify(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -275,7 +317,11 @@ static int l_verify(lua_State *L)
     return push_result(L, &result);
 }
 
-/* hookline.verifier(secrets, opts) -> verifier | nil, message, code */
+/*** hookline.verifier(secrets [, opts]) -> verifier | nil, message, code
+ * Keyed verification state for a receiver: the secrets are parsed once.
+ * opts: scheme, secret_encoding, tolerance, max_body, parse_event (as
+ * hookline.verify). Errors as hookline.verify's configuration errors.
+ */
 static int l_verifier(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -307,8 +353,12 @@ static int l_verifier(lua_State *L)
     return 1;
 }
 
-/* verifier:verify(body, headers, opts) -> result | nil, message, code;
- * opts.now only (the rest was fixed when the verifier was made). */
+/*** verifier:verify(body, headers [, opts]) -> result | nil, message, code
+ * Verify one request (result and errors as hookline.verify). opts.now only
+ * (Unix seconds, default the clock): the rest was fixed by
+ * hookline.verifier. A closed verifier answers nil, message,
+ * "invalid_argument".
+ */
 static int verifier_verify(lua_State *L)
 {
     verifier_ud *ud = (verifier_ud *)luaL_checkudata(L, 1, VERIFIER_MT);
@@ -334,6 +384,10 @@ static int verifier_verify(lua_State *L)
     return push_result(L, &result);
 }
 
+/*** verifier:close()
+ * Wipe and free the key material now instead of at collection. Idempotent;
+ * also run by `__close` and `__gc`.
+ */
 static int verifier_close(lua_State *L)
 {
     verifier_ud *ud = (verifier_ud *)luaL_checkudata(L, 1, VERIFIER_MT);
@@ -366,7 +420,10 @@ static hl_code push_secret_text(lua_State *L, hll_secrets *box, size_t i, hl_sch
     return rc;
 }
 
-/* hookline.generate_secret([scheme]) -> text | nil, message, code */
+/*** hookline.generate_secret([scheme]) -> text | nil, message, code
+ * A new random secret in the scheme's text form (standard: "whsec_" and
+ * base64). Errors: "scheme_unknown", "invalid_argument" (not a string).
+ */
 static int l_generate_secret(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;
@@ -396,7 +453,11 @@ static int l_generate_secret(lua_State *L)
     return 1;
 }
 
-/* hookline.generate_keypair() -> "whsk_…", "whpk_…" | nil, message, code */
+/*** hookline.generate_keypair() -> private, public | nil, message, code
+ * A new Ed25519 key pair for the standard scheme's asymmetric signatures:
+ * the signing key "whsk_..." (keep it secret) and the verifying key
+ * "whpk_..." (give it to receivers).
+ */
 static int l_generate_keypair(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;

@@ -105,6 +105,27 @@ static hl_code read_ports(lua_State *L, int opts, uint16_t *out, size_t *n, int 
     return HL_OK;
 }
 
+/*** @area `hookline`: SSRF URL check
+ * Check an endpoint URL before storing or calling it (docs/security.md).
+ */
+
+/*** hookline.check_url(url [, opts]) -> url | nil, message, code
+ * The normalised URL when it may be called, else nil, message, code.
+ * The rules are the C library's (hl_url_check in c.md): https only unless
+ * allow_http, no credentials in the URL, no private, loopback, link-local
+ * or other special addresses, only the allowed ports.
+ *   opts.allow_http   boolean: accept http:// too
+ *   opts.allow_ports  array of integers 1-65535
+ *   opts.allow_cidrs  array of CIDR strings let through despite the rules
+ *   opts.allow_hosts  array of host names let through
+ *   opts.deny_names   array of host names refused
+ *   opts.resolve      boolean: resolve the host with the system resolver
+ *                     and check every address (BLOCKS on DNS: never inside
+ *                     an nginx worker)
+ * Errors: the URL/SSRF codes ("url_malformed", "url_scheme_denied",
+ * "url_userinfo", "url_port_denied", "url_name_denied", "address_denied",
+ * "resolve_failed", ...) and "invalid_argument".
+ */
 static int l_check_url(lua_State *L)
 {
     hl_error err = HL_ERROR_INIT;

@@ -188,6 +188,33 @@ static void on_attempt(void *user, const hl_attempt_report *r)
 
 /* ------------------------------------------------------------ open/close */
 
+/*** @area `hookline`: worker (sending)
+ * The whole sending side in one object: an SQLite outbox, the engine and
+ * the libcurl dispatcher (docs/sending.md, the same C API as the `hookline`
+ * command). Configuration documents and event data are JSON text (a table
+ * is encoded with lua-cjson when it is installed). Times are Unix seconds,
+ * durations seconds.
+ *
+ * The calls BLOCK (network, fsync): use a worker in a standalone Lua
+ * process, never inside an nginx worker. A worker belongs to one Lua state;
+ * calling it from its own on_attempt callback raises an error.
+ */
+
+/*** hookline.worker(path [, opts]) -> worker | nil, message, code
+ * Open (or create) the outbox at `path` and start a worker over it.
+ *   opts.allow_http     boolean: endpoints may use http:// (tests)
+ *   opts.allow_cidrs    array of CIDRs exempt from the SSRF address check
+ *   opts.allow_ports    array of extra ports allowed (1-65535)
+ *   opts.ca_file        CA bundle for TLS (default: the system's)
+ *   opts.seed           jitter seed (integer >= 0; 0: random)
+ *   opts.drain_timeout  seconds worker:run() gives attempts in flight when
+ *                       it stops (default 30; unfinished ones are retried)
+ *   opts.on_attempt     function(report) called after every finished
+ *                       attempt (batch_id, endpoint, status, failure_class,
+ *                       latency, ...; no secrets). An error raised in it is
+ *                       kept as `callback_error` of the progress table.
+ * Errors: "invalid_argument", "store_io" (the outbox cannot be opened).
+ */
 static int l_worker(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -275,6 +302,11 @@ static int l_worker(lua_State *L)
     return 1;
 }
 
+/*** worker:close()
+ * Stop at once: attempts in flight are abandoned (sent again after the next
+ * open; call worker:drain() first for a clean stop), then close the outbox.
+ * Idempotent; also run by `__close` and `__gc`.
+ */
 static int w_close(lua_State *L)
 {
     worker_ud *ud = (worker_ud *)luaL_checkudata(L, 1, WORKER_MT);
@@ -316,8 +348,19 @@ static void push_test(lua_State *L, const hl_test_response *t)
     lua_setfield(L, -2, "body_excerpt");
 }
 
-/* w:add_endpoint(id, config, {test = true}) -> stored config JSON (with its
- * secrets: show them once), test response table | nil */
+/*** worker:add_endpoint(id, config [, opts]) -> config_json, test | nil, message, code, test
+ * Register endpoint `id` from `config` (JSON text or a table: url, events,
+ * secret, auth, limits; docs/sending.md). Unless opts.test is false, a
+ * signed test request is sent first and the endpoint is refused when it
+ * does not answer 2xx. Returns the stored configuration JSON (with its
+ * generated secrets: show them once) and the test response table (ok,
+ * status, failure_class, error_code, message, latency, http_version,
+ * timestamp, msg_id, content_type, retry_after, body_excerpt) or nil. On
+ * failure the 4th value is the test response, if a test ran. Errors:
+ * "invalid_argument", "config_unknown_field", "config_type", "config_range",
+ * "config_missing", "endpoint_exists", "endpoint_test_failed", the URL/SSRF
+ * codes, "store_io".
+ */
 static int endpoint_put(lua_State *L, int update)
 {
     worker_ud *ud = check_worker(L);
@@ -359,6 +402,10 @@ static int w_add_endpoint(lua_State *L)
 {
     return endpoint_put(L, 0);
 }
+/*** worker:update_endpoint(id, config [, opts]) -> config_json, test | nil, message, code, test
+ * Replace endpoint `id`'s configuration; as add_endpoint (the endpoint must
+ * exist: "endpoint_unknown").
+ */
 static int w_update_endpoint(lua_State *L)
 {
     return endpoint_put(L, 1);
@@ -373,20 +420,35 @@ static int endpoint_simple(lua_State *L, hl_code (*fn)(hl_worker *, const char *
     lua_pushboolean(L, 1);
     return 1;
 }
+/*** worker:remove_endpoint(id) -> true | nil, message, code
+ * Remove endpoint `id` (its queued batches are dead-lettered). Errors:
+ * "endpoint_unknown", "store_io".
+ */
 static int w_remove_endpoint(lua_State *L)
 {
     return endpoint_simple(L, hl_worker_endpoint_remove);
 }
+/*** worker:enable_endpoint(id) -> true | nil, message, code
+ * Re-enable a disabled endpoint (manually or by its circuit breaker).
+ */
 static int w_enable_endpoint(lua_State *L)
 {
     return endpoint_simple(L, hl_worker_endpoint_enable);
 }
+/*** worker:disable_endpoint(id) -> true | nil, message, code
+ * Stop delivering to `id`; its events wait in the outbox until it is
+ * enabled again (or their deadline passes).
+ */
 static int w_disable_endpoint(lua_State *L)
 {
     return endpoint_simple(L, hl_worker_endpoint_disable);
 }
 
-/* w:endpoint(id, {reveal = false}) -> config JSON, info table */
+/*** worker:endpoint(id [, opts]) -> config_json, info | nil, message, code
+ * Endpoint `id`'s configuration (secrets redacted unless opts.reveal) and
+ * its live state: disabled (reason or nil), breaker, breaker_trips,
+ * in_flight, queued, pending_batches, effective_rate, failing_since.
+ */
 static int w_endpoint(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -423,6 +485,9 @@ static int list_one(void *user, const char *id, const char *json, hl_disabled_re
     return 0;
 }
 
+/*** worker:endpoints() -> array | nil, message, code
+ * Every endpoint as {id, config (redacted JSON), disabled}.
+ */
 static int w_endpoints(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -433,6 +498,12 @@ static int w_endpoints(lua_State *L)
     return 1;
 }
 
+/*** worker:test_endpoint(id [, opts]) -> test | nil, message, code
+ * Send a signed test request to `id` now (BLOCKS up to the endpoint's
+ * timeout) and return the test response table (see add_endpoint).
+ * opts.stale: sign it with an old timestamp, to check the receiver rejects
+ * it.
+ */
 static int w_test_endpoint(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -447,7 +518,11 @@ static int w_test_endpoint(lua_State *L)
     return 1;
 }
 
-/* w:rotate_secret(id, new_secret | nil, {grace = 86400}) -> new secret */
+/*** worker:rotate_secret(id [, new_secret] [, opts]) -> secret | nil, message, code
+ * Start signing with `new_secret` (generated when nil) while the old secret
+ * keeps signing too for opts.grace seconds (default 86400), so receivers
+ * can switch. Returns the new secret (show it once).
+ */
 static int w_rotate_secret(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -506,7 +581,14 @@ static int event_at(lua_State *L, int idx, hl_event *ev)
     return 1;
 }
 
-/* w:enqueue(type, data, {id=, created_at=, ordering_key=}) -> id, routed */
+/*** worker:enqueue(type [, data] [, opts]) -> id, routed | nil, message, code
+ * Store one event durably in the outbox (committed before returning) and
+ * route it to the endpoints whose event filters match. `data`: JSON text or
+ * a table. opts.id (default generated), opts.created_at (Unix seconds),
+ * opts.ordering_key (events with the same key are delivered in order).
+ * Returns the event id and how many endpoints it was routed to. Errors:
+ * "invalid_argument", "event_invalid", "store_io", "store_full".
+ */
 static int w_enqueue(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -557,6 +639,11 @@ static hl_event *events_from(lua_State *L, int idx, size_t *n_out)
     return evs;
 }
 
+/*** worker:enqueue_many(events) -> count | nil, message, code, count
+ * Enqueue an array of event tables {type =, data =, id =, created_at =,
+ * ordering_key =} in one transaction. Returns how many were enqueued; on
+ * failure the 4th value is how many were enqueued before the bad one.
+ */
 static int w_enqueue_many(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -576,6 +663,12 @@ static int w_enqueue_many(lua_State *L)
     return 1;
 }
 
+/*** hookline.submit_events(path, events) -> ids | nil, message, code, index
+ * Append events (an array of tables as worker:enqueue_many) to the outbox
+ * at `path` from another process, without a worker: the worker running on
+ * that outbox routes and delivers them. Returns the array of event ids; on
+ * failure the 4th value is the 1-based index of the bad event.
+ */
 static int l_submit_events(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -641,7 +734,12 @@ static int run_step(lua_State *L, worker_ud *ud, uint64_t wait_ms, hl_dispatch_p
     return 0;
 }
 
-/* w:run_once(max_wait_seconds = 0.2) -> progress table */
+/*** worker:run_once([max_wait]) -> progress | nil, message, code
+ * One step of delivery: start due attempts, wait up to `max_wait` seconds
+ * (default 0.2) for network progress, record finished attempts. Returns
+ * {started, finished, succeeded, failed, blocked, in_flight, idle,
+ * wake_at, callback_error}.
+ */
 static int w_run_once(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -663,10 +761,13 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* w:run({until_idle = false, timeout = nil, stop = function() -> bool,
- *        max_wait = 0.2}) -> totals table (idle = whether it ended idle).
- * Attempts in flight at the end are finished (up to 30 s); the worker stays
- * usable. */
+/*** worker:run([opts]) -> totals | nil, message, code
+ * Loop run_once until opts.until_idle and nothing is left to do, or
+ * opts.timeout seconds passed, or opts.stop() returns true (checked each
+ * step); opts.max_wait as run_once. Attempts in flight at the end are
+ * finished (up to 30 s); the worker stays usable. Returns the totals table
+ * (fields of run_once's; idle = whether it ended idle).
+ */
 static int w_run(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -739,6 +840,10 @@ static int w_run(lua_State *L)
     return 1;
 }
 
+/*** worker:drain([timeout]) -> true | nil, message, code
+ * Stop starting attempts and wait up to `timeout` seconds (default 30) for
+ * those in flight.
+ */
 static int w_drain(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -777,6 +882,12 @@ static void push_batch(lua_State *L, const hl_outbox_batch *b)
         setnum(L, "settled_at", secs(b->settled_ms));
 }
 
+/*** worker:batch(batch_id) -> batch | nil, message, code
+ * A batch's record: batch_id, endpoint, ordering_key, state, events,
+ * body_bytes, created_at, deadline, next_attempt_at, attempts,
+ * total_attempts, redrives, last_status, last_failure_class, dead_reason,
+ * settled_at. Errors: "batch_unknown", "store_io".
+ */
 static int w_batch(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -807,7 +918,12 @@ static int attempt_one(void *user, const hl_attempt_record *a)
     return 0;
 }
 
-/* w:attempts({endpoint=, batch=, since=, limit=100}) -> array */
+/*** worker:attempts([opts]) -> array | nil, message, code
+ * The recorded delivery attempts, oldest first, filtered by opts.endpoint,
+ * opts.batch, opts.since (Unix seconds); at most opts.limit (default 100).
+ * Each: batch_id, endpoint, attempt, at, sent_at, status, failure_class,
+ * latency, ...
+ */
 static int w_attempts(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -847,7 +963,10 @@ static int batch_one(void *user, const hl_outbox_batch *b)
     return 0;
 }
 
-/* w:dead_letters({endpoint=, limit=0}) -> array */
+/*** worker:dead_letters([opts]) -> array | nil, message, code
+ * The dead-lettered batches (tables as worker:batch), of opts.endpoint only
+ * if given; at most opts.limit (0, the default: all).
+ */
 static int w_dead_letters(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -874,6 +993,10 @@ static int w_dead_letters(lua_State *L)
     return 1;
 }
 
+/*** worker:redrive([endpoint]) -> count | nil, message, code
+ * Queue the dead letters again (of one endpoint, or all) with a fresh
+ * deadline; returns how many.
+ */
 static int w_redrive(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -885,6 +1008,9 @@ static int w_redrive(lua_State *L)
     return 1;
 }
 
+/*** worker:purge([endpoint]) -> true | nil, message, code
+ * Delete the dead letters (of one endpoint, or all) for good.
+ */
 static int w_purge(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -895,6 +1021,10 @@ static int w_purge(lua_State *L)
     return 1;
 }
 
+/*** worker:status() -> table | nil, message, code
+ * Outbox counts: batches (state name -> count), open_events, attempts,
+ * endpoints, inbox, inbox_rejected.
+ */
 static int w_status(lua_State *L)
 {
     worker_ud *ud = check_worker(L);
@@ -935,6 +1065,10 @@ static int metric_one(void *user, const hl_metric_sample *s)
     return 0;
 }
 
+/*** worker:metrics() -> table
+ * The Prometheus metrics as a table: name -> value, or for labelled metrics
+ * name -> {label value -> value} (e.g. hookline_attempts_total.connect).
+ */
 static int w_metrics(lua_State *L)
 {
     worker_ud *ud = check_worker(L);

@@ -49,7 +49,18 @@ def webhook(
     tenant_arg: str = "client_id",
     token_arg: str = "token",
 ) -> Callable[[Callable[..., Any]], Callable[[Request], Awaitable[JSONResponse]]]:
-    """Make ``handler(event, **path_params)`` into a Starlette/FastAPI endpoint."""
+    """Make ``handler(event, **path_params)`` into a Starlette/FastAPI endpoint.
+
+    ``receivers`` is a :class:`hookline.Receiver`, or a dict of them keyed
+    by provider name (the route's ``provider_arg`` path parameter picks
+    one; unknown: 404). ``tenant_arg`` names the path parameter carrying
+    the client id on per-client routes, ``token_arg`` the one carrying the
+    route token for unsigned providers (else ``?token=``).
+
+    Returns the decorator; ``handler`` may be sync or async. Answers as in
+    hookline.flask. Raises nothing at decoration time; in the endpoint,
+    what ``handler`` raises propagates (500) after the events were released.
+    """
 
     def decorate(handler: Callable[..., Any]) -> Callable[[Request], Awaitable[JSONResponse]]:
         # Not functools.wraps: FastAPI reads the endpoint's signature (it must

@@ -57,6 +57,16 @@ class SeenStore:
     the id closest to its expiry (``full="evict"``). Storage failures raise
     :class:`hookline.StoreError` with a ``.code`` such as ``"store_io"``.
     Safe to share between threads (calls are serialised).
+
+    ``path`` is the SQLite file (created when missing; None: in memory);
+    ``busy_timeout`` (seconds) is how long an SQLite call waits for another
+    process's lock. The store owns its C state and file handle: close it
+    (or use ``with``) to release them before garbage collection.
+
+    Raises (from the constructor) :class:`InvalidArgument`
+    ("invalid_argument") for bad options, :class:`StoreError` ("store_io",
+    "store_corrupt", "store_schema", ...) when the file cannot be opened,
+    ``TypeError`` for arguments of the wrong type.
     """
 
     __slots__ = ("_store", "_path", "_ttl")
@@ -90,6 +100,7 @@ class SeenStore:
 
     @property
     def ttl(self) -> float:
+        """Seconds an id stays seen unless check_and_add is given a ttl."""
         return self._ttl
 
     @property
@@ -100,43 +111,72 @@ class SeenStore:
     def check_and_add(self, id: Id, now: Optional[float] = None, *, ttl: Optional[float] = None) -> bool:
         """Atomically: True when ``id`` was not seen (or had expired) - it is
         now marked until ``now + ttl`` - and False for a duplicate. Always a
-        bool; failures raise."""
+        bool; failures raise.
+
+        ``id`` is a str or bytes; ``now`` Unix seconds (default the clock);
+        ``ttl`` seconds (default the store's). Raises :class:`StoreFull`
+        ("store_full": memory store, ``full="refuse"``), :class:`StoreError`
+        ("store_io", "store_busy", ...), :class:`InvalidArgument`
+        ("invalid_argument": a closed store, an empty id, a zero ttl).
+        """
         ttl_ms = 0 if ttl is None else _ms(ttl, "ttl")
         if ttl is not None and ttl_ms == 0:
             raise _hookline.InvalidArgument("ttl must be at least 1 ms")
         return self._store.check_and_add(id, _now_ms(now), ttl_ms)
 
     def contains(self, id: Id, now: Optional[float] = None) -> bool:
-        """True when ``id`` is marked and not expired at ``now``."""
+        """True when ``id`` is marked and not expired at ``now`` (Unix
+        seconds, default the clock); does not mark it.
+
+        Raises :class:`StoreError` ("store_io", ...), :class:`InvalidArgument`
+        (a closed store).
+        """
         return self._store.contains(id, _now_ms(now))
 
     def __contains__(self, id: object) -> bool:
+        """``id in store``: :meth:`contains` at the current time (False for
+        anything but str or bytes)."""
         if not isinstance(id, (str, bytes)):
             return False
         return self.contains(id)
 
     def remove(self, id: Id) -> bool:
         """Forget ``id`` (a failed handler un-marks it so the retry is
-        processed). True when it was held."""
+        processed). True when it was held.
+
+        Raises :class:`StoreError` ("store_io", ...), :class:`InvalidArgument`
+        (a closed store).
+        """
         return self._store.remove(id)
 
     def prune(self, now: Optional[float] = None) -> int:
-        """Reclaim every expired id now; returns how many. (Stores also prune
-        on their own.)"""
+        """Reclaim every id expired at ``now`` (Unix seconds, default the
+        clock); returns how many. (Stores also prune on their own.)
+
+        Raises :class:`StoreError` ("store_io", ...), :class:`InvalidArgument`
+        (a closed store).
+        """
         return self._store.prune(_now_ms(now))
 
     def stats(self) -> Dict[str, int]:
-        """Counters: live, added, duplicates, expired, evicted."""
+        """Counters (a new dict): live, added, duplicates, expired, evicted.
+
+        Raises :class:`InvalidArgument` (a closed store).
+        """
         return self._store.stats()
 
     def close(self) -> None:
-        """Close the store (idempotent). Later calls raise InvalidArgument."""
+        """Close the store and its file now (idempotent). Later calls raise
+        :class:`InvalidArgument`. Raises nothing itself.
+        """
         self._store.close()
 
     def __enter__(self) -> "SeenStore":
+        """``with SeenStore(...) as store:`` closes the store at the end."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the store (see :meth:`close`)."""
         self.close()
 
     def __repr__(self) -> str:

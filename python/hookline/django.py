@@ -35,7 +35,19 @@ def webhook(
     tenant_arg: str = "client_id",
     token_arg: str = "token",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate ``handler(event, **url_kwargs)`` into a Django view."""
+    """Decorate ``handler(event, **url_kwargs)`` into a Django view.
+
+    ``receivers`` is a :class:`hookline.Receiver`, or a dict of them keyed
+    by provider name (the route's ``provider_arg`` path parameter picks
+    one; unknown: 404). ``tenant_arg`` names the path parameter carrying
+    the client id on per-client routes, ``token_arg`` the one carrying the
+    route token for unsigned providers (else ``?token=``).
+
+    Returns the decorator; the view is CSRF-exempt and answers 405 to
+    anything but POST, else as in hookline.flask. Raises nothing at
+    decoration time; in the view, what ``handler`` raises propagates (500)
+    after the events were released.
+    """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         @csrf_exempt

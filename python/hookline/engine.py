@@ -152,6 +152,7 @@ class OutgoingEvent:
 
     @property
     def data(self) -> Any:
+        """The event data parsed from `data_json` (None when there is none)."""
         return None if self.data_json is None else json.loads(self.data_json)
 
 
@@ -171,14 +172,18 @@ class Decision:
 
     @classmethod
     def delivered(cls) -> "Decision":
+        """Treat the attempt as delivered. Raises nothing."""
         return cls("delivered")
 
     @classmethod
     def retry(cls, at: float) -> "Decision":
+        """Retry at `at` (Unix seconds; bounded by the batch's deadline).
+        Raises nothing."""
         return cls("retry", at)
 
     @classmethod
     def give_up(cls) -> "Decision":
+        """Dead-letter the batch now. Raises nothing."""
         return cls("give_up")
 
 
@@ -422,7 +427,22 @@ def _check_int(name: str, value: int, limit: int) -> None:
 
 
 class Engine:
-    """The sans-IO delivery engine (see the module docstring)."""
+    """The sans-IO delivery engine (see the module docstring).
+
+    ``seed``                 jitter seed (0: random; fixed: reproducible)
+    ``max_in_flight``        batches handed out at once (0: no limit)
+    ``attempt_retention``    seconds attempt records are kept
+    ``max_attempt_records``  most attempt records kept (0: no count limit)
+    ``in_flight_lease``      seconds after which a batch handed out and never
+                             reported counts as failed (0: never)
+    ``route``, ``transform``, ``decide``  the policy callbacks (module doc)
+
+    The engine owns its C state (freed with the object); calls are
+    serialised, so it may be shared by threads.
+
+    Raises ``TypeError`` (a callback that is not callable),
+    :class:`InvalidArgument` ("invalid_argument") for out-of-range numbers.
+    """
 
     def __init__(
         self,
@@ -492,8 +512,26 @@ class Engine:
         wildcards (empty: every event). Durations are seconds; `jitter` and
         `breaker_failure_ratio` are ratios (0.2 = +-20 %); `rate` is sends
         per second (0 = unlimited); `ordering="key"` delivers one ordering
-        key's batches in order. Raises EndpointError (code endpoint_exists)
-        or InvalidArgument."""
+        key's batches in order. `now` is Unix seconds (default the clock).
+
+        `url` is where batches are POSTed (checked by the caller's driver,
+        not here). Batching: `max_events`, `max_bytes`, `linger` (seconds an
+        open batch waits), `unbatched` (one event per request),
+        `sparkpost_compat` (SparkPost's batch shape). Retries: `schedule`
+        (delays in seconds), `jitter`, `deadline` (seconds from the first
+        enqueue, after which the batch is dead-lettered), `max_attempts`
+        (0: until the deadline). Flow: `active`, `concurrency` (requests in
+        flight), `rate` and `burst` (token bucket), `throttle_start_rate`,
+        `throttle_min_rate`, `throttle_recover` (the 429 throttle). Circuit
+        breaker: `breaker_window`, `breaker_min_attempts`,
+        `breaker_failure_ratio`, `breaker_half_open`, `breaker_disable_after`,
+        `breaker_max_trips`; `blocked_disable_after` (SSRF-blocked attempts
+        before disabling). docs/engine.md explains each.
+
+        Raises :class:`EndpointError` ("endpoint_exists"),
+        :class:`InvalidArgument` ("invalid_argument"),
+        :class:`EngineReentered` from a callback.
+        """
         opts = dict(locals())
         for k in ("self", "id", "url", "now"):
             del opts[k]
@@ -504,7 +542,12 @@ class Engine:
     def update_endpoint(self, id: str, *, now: Optional[float] = None, **changes: Any) -> None:
         """Change some of an endpoint's options (the keywords of
         add_endpoint, url included); the others keep their current values.
-        Pending batches keep their bytes and deadlines."""
+        Pending batches keep their bytes and deadlines. `id` names the
+        endpoint; `changes` are the keywords; `now` is Unix seconds.
+
+        Raises :class:`EndpointError` ("endpoint_unknown"),
+        :class:`InvalidArgument`, ``TypeError`` for an unknown keyword.
+        """
         if id not in self._options:
             # Unknown here: let the engine say so with its own error.
             base = dict(_ENDPOINT_DEFAULTS, url=changes.get("url", ""))
@@ -520,29 +563,49 @@ class Engine:
         self._options[id] = base
 
     def remove_endpoint(self, id: str, *, now: Optional[float] = None) -> None:
-        """Forget an endpoint; its undelivered batches are dead-lettered."""
+        """Forget endpoint `id` at `now`; its undelivered batches are
+        dead-lettered ("endpoint_removed").
+
+        Raises :class:`EndpointError` ("endpoint_unknown").
+        """
         self._engine.remove_endpoint(id, _now_ms(now))
         self._options.pop(id, None)
 
     def enable_endpoint(self, id: str, *, now: Optional[float] = None) -> None:
-        """Clear any disabled reason (user, gone, failing, blocked)."""
+        """Clear endpoint `id`'s disabled reason (user, gone, failing,
+        blocked) at `now`. Raises :class:`EndpointError` ("endpoint_unknown").
+        """
         self._engine.enable_endpoint(id, _now_ms(now))
 
     def disable_endpoint(self, id: str, *, now: Optional[float] = None) -> None:
-        """Disable by hand; its batches wait (dead-lettered at their deadline)."""
+        """Disable endpoint `id` by hand at `now`; its batches wait
+        (dead-lettered at their deadline). Raises :class:`EndpointError`
+        ("endpoint_unknown").
+        """
         self._engine.disable_endpoint(id, _now_ms(now))
 
     def set_endpoint_disabled(self, id: str, reason: str, *, now: Optional[float] = None) -> None:
-        """Restore a persisted disabled reason ("none" enables)."""
+        """Restore endpoint `id`'s persisted disabled `reason` ("none"
+        enables; "user", "gone", "failing", "blocked") at `now`.
+
+        Raises :class:`EndpointError` ("endpoint_unknown"),
+        :class:`InvalidArgument` (another reason).
+        """
         self._engine.set_endpoint_disabled(id, reason, _now_ms(now))
 
     def endpoint_info(self, id: str) -> EndpointInfo:
+        """The live state of endpoint `id` (disabled reason, breaker state,
+        queue sizes, effective rate) as an :class:`EndpointInfo`.
+
+        Raises :class:`EndpointError` ("endpoint_unknown").
+        """
         d = self._engine.endpoint_info(id)
         d["failing_since"] = _opt_s(d.pop("failing_since_ms"))
         return EndpointInfo(**d)
 
     def endpoints(self) -> List[str]:
-        """Endpoint ids, in the order they were added."""
+        """Endpoint ids, in the order they were added (a new list). Raises
+        nothing."""
         return self._engine.endpoints()
 
     # --------------------------------------------------------------- events
@@ -561,7 +624,17 @@ class Engine:
         JSON-serialisable object, or JSON text already serialised (bytes or
         str - to send a JSON string value, pass json.dumps(text)). All or
         nothing: raises EventError (event_invalid, event_too_large),
-        CallbackError, and then nothing was enqueued."""
+        CallbackError, and then nothing was enqueued.
+
+        `type` is the event type; `id` defaults to a generated one;
+        `created_at` is Unix seconds (default `now`); events sharing an
+        `ordering_key` keep their order on "ordering=key" endpoints; `now`
+        is Unix seconds (default the clock). Returns an
+        :class:`EnqueueResult` (event id, how many endpoints it went to).
+
+        Raises :class:`EventError` ("event_invalid", "event_too_large"),
+        :class:`CallbackError` ("callback"), :class:`EngineReentered`.
+        """
         eid, routed = self._engine.enqueue(
             type,
             _data_bytes(data),
@@ -584,7 +657,14 @@ class Engine:
         now: Optional[float] = None,
     ) -> EnqueueResult:
         """Enqueue to one endpoint, bypassing filters and the route callback
-        (webhook.test, replays). The endpoint may be disabled."""
+        (webhook.test, replays). The endpoint may be disabled.
+
+        `endpoint_id` names it; `type`, `data`, `id`, `created_at`,
+        `ordering_key` and `now` are those of :meth:`enqueue`.
+
+        Raises :class:`EndpointError` ("endpoint_unknown"), and what
+        :meth:`enqueue` raises.
+        """
         eid, routed = self._engine.enqueue(
             type,
             _data_bytes(data),
@@ -597,14 +677,23 @@ class Engine:
         return EnqueueResult(eid, routed)
 
     def flush(self, now: Optional[float] = None) -> None:
-        """Close every open batch now instead of waiting for linger."""
+        """Close every open batch at `now` instead of waiting for linger.
+        Raises :class:`EngineReentered` from a callback."""
         self._engine.flush(_now_ms(now))
 
     # ------------------------------------------------------------- delivery
 
     def next_action(self, now: Optional[float] = None) -> Union[Send, Wait, Idle]:
         """Fire due timers and pick the next batch to send (round-robin
-        across endpoints). Call it until it returns something else than Send."""
+        across endpoints). Call it until it returns something else than Send.
+
+        `now` is Unix seconds (default the clock). Returns :class:`Send`,
+        :class:`Wait` or :class:`Idle`. A Send's batch is in flight until
+        :meth:`report_outcome`.
+
+        Raises :class:`EngineReentered` from a callback,
+        :class:`EngineFailed` ("engine_failed") after an internal failure.
+        """
         a = self._engine.next_action(_now_ms(now))
         kind = a["kind"]
         if kind == "send":
@@ -638,9 +727,13 @@ class Engine:
         `status` (HTTP status, 0 when none), `failure` (None, "dns",
         "connect", "tls", "timeout", "reset", "blocked"), `retry_after` (the
         raw header value, or seconds), `latency` seconds, `body` (an excerpt
-        is kept in the attempt log). Raises BatchError (batch_unknown,
-        batch_state); CallbackError when decide failed (the default policy
-        was applied)."""
+        is kept in the attempt log), `now` Unix seconds. `batch_id` is the
+        Send's.
+
+        Raises :class:`BatchError` ("batch_unknown", "batch_state");
+        :class:`CallbackError` when decide failed (the default policy was
+        applied); :class:`InvalidArgument` for an unknown failure.
+        """
         _check_int("status", status, 1000)
         if failure not in _FAILURES:
             raise _hookline.InvalidArgument(
@@ -667,14 +760,22 @@ class Engine:
     # ------------------------------------------------------- inspection, DLQ
 
     def batch(self, batch_id: str) -> BatchInfo:
-        """A batch the engine still knows (delivered ones are forgotten)."""
+        """Batch `batch_id`, which the engine still knows (delivered ones
+        are forgotten), as a :class:`BatchInfo`.
+
+        Raises :class:`BatchError` ("batch_unknown").
+        """
         return _batch(self._engine.batch(batch_id))
 
     def stats(self) -> EngineStats:
+        """Counters (batches, endpoints, pending events and bytes, events
+        enqueued, batches delivered and dead-lettered, attempts) as an
+        :class:`EngineStats`. Raises nothing."""
         return EngineStats(**self._engine.stats())
 
     def attempts(self) -> List[AttemptRecord]:
-        """The attempt log, oldest first (pruned after attempt_retention)."""
+        """The attempt log, oldest first (pruned after attempt_retention): a
+        new list of :class:`AttemptRecord`. Raises nothing."""
         out = []
         for r in self._engine.attempts():
             out.append(
@@ -694,21 +795,34 @@ class Engine:
         return out
 
     def dead_letters(self) -> List[str]:
-        """Dead-lettered batch ids, in the order they died."""
+        """Dead-lettered batch ids, in the order they died (a new list).
+        Raises nothing."""
         return self._engine.dead_letters()
 
     def redrive(self, batch_id: str, now: Optional[float] = None) -> None:
-        """A dead letter back to queued: same id and body, fresh attempt
-        budget, new deadline."""
+        """Dead letter `batch_id` back to queued at `now`: same id and body,
+        fresh attempt budget, new deadline.
+
+        Raises :class:`BatchError` ("batch_unknown", "batch_state": not
+        dead-lettered), :class:`EndpointError` (its endpoint was removed).
+        """
         self._engine.redrive(batch_id, _now_ms(now))
 
     def purge(self, batch_id: Optional[str] = None) -> None:
-        """Forget one dead-lettered batch, or all of them."""
+        """Forget dead-lettered batch `batch_id`, or all of them (None).
+
+        Raises :class:`BatchError` ("batch_unknown", "batch_state").
+        """
         self._engine.purge(batch_id)
 
     def restore_batch(self, batch: BatchInfo, now: Optional[float] = None) -> None:
         """Re-insert a batch read back from a store (as batch() returned it)
-        after its endpoint was added: same id, body, deadline, attempts."""
+        after its endpoint was added: same id, body, deadline, attempts.
+        `now` is Unix seconds.
+
+        Raises :class:`BatchError` ("batch_exists"), :class:`EndpointError`
+        ("endpoint_unknown"), :class:`InvalidArgument`.
+        """
         d = {
             "batch_id": batch.batch_id,
             "endpoint_id": batch.endpoint_id,
@@ -734,11 +848,13 @@ class Engine:
 
 
 def event_types() -> Tuple[str, ...]:
-    """The catalogue of well-known event types (custom types are allowed too)."""
+    """The catalogue of well-known event types (custom types are allowed
+    too), as a tuple of str. Raises nothing."""
     return _hookline.event_types()
 
 
 def event_filter_match(pattern: str, type: str) -> bool:
     """True when `type` matches `pattern` ("*", "prefix.*" or exact): the
-    very rule endpoint filters use."""
+    very rule endpoint filters use. Raises ``TypeError`` for non-str
+    arguments."""
     return _hookline.event_filter_match(pattern, type)

@@ -321,6 +321,16 @@ class Receiver:
     dropped by batch id (the signed webhook-id, else ``batch_id_header``) and
     events by event id, each for ``dedupe_ttl`` seconds (default: the
     store's). ``name`` scopes the keys when several receivers share a store.
+
+    ``scheme``, ``tolerance`` and ``secret_encoding`` are those of
+    :func:`hookline.verify`; ``max_body`` (bytes, None: no limit) is checked
+    before anything else (413). The receiver keeps a :class:`Verifier` per
+    tenant (key material wiped when it is collected); it does not own
+    ``seen`` (close the store yourself). Safe to share between threads.
+
+    Raises :class:`InvalidArgument` ("invalid_argument") for contradictory
+    or missing credentials, and the configuration errors of
+    :class:`Verifier` (:class:`InvalidSecret`, :class:`UnknownScheme`).
     """
 
     def __init__(
@@ -444,6 +454,15 @@ class Receiver:
         Returns the new events (a list, possibly empty); raises ReceiveError.
         The returned events are marked seen: if processing them fails, call
         :meth:`release` so that the sender's retry is processed.
+
+        Raises (each a :class:`ReceiveError` with ``.status`` and ``.code``):
+        :class:`PayloadTooLarge` (413, "body_too_large"),
+        :class:`Unauthorized` (401; "signature_mismatch",
+        "timestamp_too_old", "timestamp_in_future", "header_missing",
+        "token_mismatch", ...), :class:`BadRequest` (400;
+        "payload_not_utf8", "payload_not_json", "header_malformed", ...),
+        :class:`UnknownTenant` (404), :class:`StoreUnavailable` (503; the
+        store's code, e.g. "store_io", "store_full").
         """
         if not isinstance(body, (bytes, bytearray, memoryview)):
             raise TypeError("body must be the raw bytes as received, not %s" % type(body).__name__)
@@ -523,7 +542,12 @@ class Receiver:
 
     def release(self, events: Iterable[Event]) -> None:
         """Un-mark the events (and their batch) so that the sender's retry is
-        processed: call it when handling them failed."""
+        processed: call it when handling them failed. ``events`` are those
+        :meth:`receive` returned.
+
+        Raises nothing: a store failure here is swallowed (the marks then
+        expire with their ttl), so it never hides the handler's error.
+        """
         keys: Dict[str, None] = {}
         for ev in events:
             for k in ev.marks:
@@ -542,7 +566,13 @@ class Receiver:
     ) -> List[Event]:
         """:meth:`receive`, then ``handler(event)`` for each new event; if the
         handler raises, every event of the request is released (un-marked)
-        and the exception propagates (answer 500: the sender retries)."""
+        and the exception propagates (answer 500: the sender retries).
+
+        ``body``, ``headers``, ``tenant``, ``token`` and ``now`` are those of
+        :meth:`receive`; ``handler`` is called once per new event, in order.
+        Returns the events handled. Raises what :meth:`receive` raises, and
+        whatever ``handler`` raises.
+        """
         events = self.receive(body, headers, tenant=tenant, token=token, now=now)
         try:
             for ev in events:

@@ -20,7 +20,11 @@ Secrets = Union[str, bytes, Sequence[Text]]
 HeaderPairs = Iterable[Tuple[Text, Text]]
 Headers = Union[Mapping[str, str], Mapping[bytes, bytes], HeaderPairs]
 
+#: Seconds a signed timestamp may differ from now, either way (replay
+#: window), when verify()/Verifier/Receiver are given no ``tolerance``.
 DEFAULT_TOLERANCE: int = _hookline.DEFAULT_TOLERANCE
+#: Largest body, in bytes, verify()/Verifier accept when given no
+#: ``max_body`` (16 MiB); larger bodies raise BodyTooLarge.
 DEFAULT_MAX_BODY: int = _hookline.DEFAULT_MAX_BODY
 
 
@@ -73,6 +77,11 @@ def header_pairs(headers: Headers) -> HeaderPairs:
     ``email.message.Message`` / ``http.client.HTTPMessage``, multidict) are
     read through their getlist/get_all/getall; other mappings through
     ``.items()``; anything else must already be an iterable of pairs.
+
+    ``headers`` is the container. Returns an iterable of (name, value)
+    pairs (the dict's own items view for a dict: nothing is copied).
+    Raises nothing itself; an object that is not a header container fails
+    later, in :func:`verify`, with ``TypeError``.
     """
     if isinstance(headers, dict):
         return headers.items()
@@ -108,10 +117,21 @@ def sign(
     """Sign ``body``; returns the headers to send, e.g. for the standard
     scheme ``{"webhook-id": ..., "webhook-timestamp": ..., "webhook-signature": ...}``.
 
-    ``secret`` is one secret or a list (key rotation: every secret signs).
-    A str is read per ``secret_encoding`` ("default": the scheme's own
-    form, "hex", "base64" or "raw"); bytes are the raw key. ``msg_id`` is
-    generated and ``timestamp`` taken from the clock when not given.
+    ``body`` is the exact bytes that will be sent. ``secret`` is one secret
+    or a list (key rotation: every secret signs). A str is read per
+    ``secret_encoding`` ("default": the scheme's own form, "hex", "base64"
+    or "raw"); bytes are the raw key. ``scheme`` is "standard" (default),
+    "hookline", "stripe" or "github". ``msg_id`` is generated and
+    ``timestamp`` (Unix seconds) taken from the clock when not given.
+
+    Returns a new dict of header name to value. The secrets are parsed into
+    key material that is wiped before returning; use :class:`Signer` to
+    sign many bodies with the same secrets.
+
+    Raises :class:`InvalidSecret` (``.code`` "secret_malformed" or
+    "key_kind"), :class:`UnknownScheme` ("scheme_unknown"),
+    :class:`InvalidArgument` ("invalid_argument"; "too_many" for too many
+    secrets), ``TypeError`` for arguments of the wrong type.
     """
     return _hookline.sign(body, secret, scheme, msg_id, _seconds(timestamp), secret_encoding)
 
@@ -130,10 +150,25 @@ def verify(
     """Verify a received request, or raise a :class:`hookline.VerificationError`.
 
     ``body`` is the raw body exactly as received. ``headers`` is any header
-    container (names in any case). ``secret`` is one secret or a list (key
-    rotation: any may match). The timestamp must be within ``tolerance``
-    seconds of ``now`` (default: the clock) both ways. ``max_body`` (None:
-    no limit) bounds the body. Never returns a falsy "not verified" value.
+    container (names in any case; a signature header sent twice is refused).
+    ``secret`` is one secret or a list (key rotation: any may match), read
+    per ``secret_encoding`` as in :func:`sign`; ``scheme`` as in
+    :func:`sign`. The timestamp must be within ``tolerance`` seconds of
+    ``now`` (Unix seconds, default: the clock) both ways. ``max_body``
+    (None: no limit) bounds the body.
+
+    Returns a :class:`VerifyResult`; never returns a falsy "not verified"
+    value. Releases the GIL while checking.
+
+    Raises (all :class:`VerificationError`, a ``ValueError``):
+    :class:`MissingHeader` ("header_missing"), :class:`MalformedHeader`
+    ("header_malformed"), :class:`SignatureMismatch` ("signature_mismatch"),
+    :class:`TimestampTooOld` ("timestamp_too_old"),
+    :class:`TimestampInFuture` ("timestamp_in_future"),
+    :class:`BodyTooLarge` ("body_too_large"), and for bad configuration
+    :class:`InvalidSecret` ("secret_malformed", "key_kind"),
+    :class:`UnknownScheme` ("scheme_unknown"); :class:`InvalidArgument`
+    ("invalid_argument") for a bad option value.
     """
     return VerifyResult(
         *_hookline.verify(
@@ -151,7 +186,15 @@ def verify(
 
 class Signer:
     """Reusable signing state for one set of secrets (keys are prepared
-    once). Safe to share between threads; calls are serialised."""
+    once). Safe to share between threads; calls are serialised.
+
+    ``secrets``, ``scheme`` and ``secret_encoding`` are those of
+    :func:`sign`. The key material is owned by the signer and wiped when it
+    is garbage-collected.
+
+    Raises (from the constructor) :class:`InvalidSecret`,
+    :class:`UnknownScheme` or :class:`InvalidArgument`, as :func:`sign`.
+    """
 
     __slots__ = ("_signer", "_scheme")
 
@@ -163,12 +206,21 @@ class Signer:
 
     @property
     def scheme(self) -> str:
+        """The signature scheme's name ("standard", ...)."""
         return self._scheme
 
     def sign(
         self, body: bytes, *, msg_id: Optional[str] = None, timestamp: Optional[int] = None
     ) -> Dict[str, str]:
-        """Like :func:`hookline.sign` with this signer's secrets and scheme."""
+        """Like :func:`hookline.sign` with this signer's secrets and scheme:
+        the headers (a new dict) to send with ``body``. ``msg_id`` is
+        generated and ``timestamp`` (Unix seconds) read from the clock when
+        not given.
+
+        Raises :class:`InvalidArgument` ("invalid_argument", e.g. an
+        ``msg_id`` the scheme cannot carry), ``TypeError`` for a body that
+        is not bytes-like.
+        """
         return self._signer.sign(body, msg_id, _seconds(timestamp))
 
     def __repr__(self) -> str:
@@ -178,7 +230,16 @@ class Signer:
 class Verifier:
     """Reusable verification state for one set of secrets (HMAC keys are
     prepared once): what a busy receiver wants. Safe to share between
-    threads; calls are serialised (use one per thread for parallelism)."""
+    threads; calls are serialised (use one per thread for parallelism).
+
+    ``secrets``, ``scheme``, ``tolerance`` (seconds), ``max_body`` (bytes,
+    None: no limit) and ``secret_encoding`` are those of :func:`verify`.
+    The key material is owned by the verifier and wiped when it is
+    garbage-collected.
+
+    Raises (from the constructor) :class:`InvalidSecret`,
+    :class:`UnknownScheme` or :class:`InvalidArgument`, as :func:`verify`.
+    """
 
     __slots__ = ("_verifier", "_scheme", "_tolerance", "_max_body")
 
@@ -198,18 +259,28 @@ class Verifier:
 
     @property
     def scheme(self) -> str:
+        """The signature scheme's name ("standard", ...)."""
         return self._scheme
 
     @property
     def tolerance(self) -> int:
+        """Seconds a timestamp may differ from now, either way."""
         return self._tolerance
 
     @property
     def max_body(self) -> Optional[int]:
+        """The largest body accepted, in bytes (None: no limit)."""
         return self._max_body
 
     def verify(self, body: bytes, headers: Headers, *, now: Optional[float] = None) -> VerifyResult:
-        """Like :func:`hookline.verify` with this verifier's secrets and options."""
+        """Like :func:`hookline.verify` with this verifier's secrets and
+        options: check ``body`` (the raw bytes) against ``headers`` at
+        ``now`` (Unix seconds, default the clock).
+
+        Returns a :class:`VerifyResult`. Raises the
+        :class:`VerificationError` subclasses listed under :func:`verify`
+        (``.code`` "signature_mismatch", "timestamp_too_old", ...).
+        """
         # A plain dict goes to C as it is (read in place there); the
         # VerifyResult is built in C too. Same checks, same result.
         if now is None:
@@ -226,11 +297,22 @@ class Verifier:
 
 def generate_secret(scheme: str = "standard") -> str:
     """A fresh HMAC secret from the OS CSPRNG in the scheme's text form
-    ("whsec_<base64>" for standard, hex for hookline)."""
+    ("whsec_<base64>" for standard, hex for hookline).
+
+    ``scheme`` names the scheme the secret is for. Returns the secret as a
+    str (show it once; store it like a password). Raises
+    :class:`UnknownScheme` ("scheme_unknown"), :class:`Error` ("random")
+    if the OS has no randomness to give.
+    """
     return _hookline.generate_secret(scheme)
 
 
 def generate_keypair() -> Tuple[str, str]:
     """A fresh Ed25519 key pair for the standard scheme's "v1a" signatures:
-    (private "whsk_...", public "whpk_...")."""
+    (private "whsk_...", public "whpk_...").
+
+    Takes no arguments. Returns the pair of str; the sender keeps the
+    private key, receivers get the public one. Raises :class:`Error`
+    ("random") if the OS has no randomness to give.
+    """
     return _hookline.generate_keypair()

@@ -30,13 +30,23 @@ def check_url(
 ) -> str:
     """Return the normalised URL, or raise URLRejected.
 
+    url          the URL the customer gave (str or bytes)
     allow_http   accept http:// (and port 80) besides https://
     allow_cidrs  internal ranges the operator allows ("10.20.0.0/16", "127.0.0.1/32")
     allow_ports  the complete list of allowed ports (default: 443, and 80 with http)
     allow_hosts  names trusted as they are ("hooks.corp.example", "*.corp.example")
     deny_names   extra names to refuse, same patterns
     resolve      also resolve the host (system resolver) and check every address;
-                 a name whose answers mix public and private addresses is refused
+                 a name whose answers mix public and private addresses is refused;
+                 this BLOCKS on DNS (releasing the GIL): run it at registration
+                 time, not on a hot path
+
+    Returns the normalised URL (str). Raises :class:`URLRejected` (a
+    ``ValueError``) whose ``.code`` names the reason: "url_malformed",
+    "url_scheme_denied", "url_userinfo", "url_control_char",
+    "url_port_denied", "url_name_denied", "address_denied",
+    "resolve_failed", ...; its message can be shown to the customer.
+    Raises ``TypeError`` when ``url`` is neither str nor bytes.
     """
     if isinstance(url, str):
         has_nul = "\0" in url

@@ -104,13 +104,43 @@ def _events(events: Iterable[Mapping[str, Any]]) -> List[tuple]:
 def submit_events(path: str, events: Iterable[Mapping[str, Any]]) -> List[str]:
     """Hand events to the worker that owns the outbox at `path` (another
     process, e.g. ``hookline run``), durable when this returns; all or
-    nothing. Returns the event ids. An invalid event raises EventError with
-    ``.index``."""
+    nothing. Returns the event ids.
+
+    ``path`` is the outbox file; ``events`` an iterable of dicts {"type",
+    "data", "id", "created_at", "ordering_key"} (only "type" required).
+    Opens the file, appends, commits and closes; blocks on fsync.
+
+    Raises :class:`EventError` ("event_invalid", "event_too_large") with
+    ``.index`` (0-based position of the bad event) for an invalid event,
+    :class:`StoreError` ("store_io", "store_busy", ...) when the outbox
+    cannot be written.
+    """
     return _hookline.outbox_submit(path, _events(events))
 
 
 class Worker:
-    """The sending worker over a SQLite outbox file (see the module doc)."""
+    """The sending worker over a SQLite outbox file (see the module doc).
+
+    ``path``           the outbox file (created when missing); one Worker
+                       per file (a lock file enforces it)
+    ``allow_http``     endpoints may use http:// (tests, internal networks)
+    ``allow_cidrs``    address ranges exempt from the SSRF check
+    ``allow_ports``    the complete list of allowed ports (None: 443, and 80
+                       with allow_http)
+    ``ca_file``        CA bundle for TLS (None: the system's)
+    ``seed``           jitter seed (0: random; fixed for reproducible tests)
+    ``on_attempt``     ``callback(report: dict)`` after every finished attempt
+    ``drain_timeout``  seconds the C run loop gives attempts in flight when
+                       it stops (unfinished ones are retried later)
+
+    Calls are serialised by a lock per Worker (safe to share between
+    threads); network waits release the GIL. The Worker owns the outbox
+    connection and libcurl handles: use ``with`` or :meth:`close`.
+
+    Raises :class:`StoreError` ("store_io", "store_busy": another worker
+    holds the file, "store_schema", ...), :class:`InvalidArgument` or
+    :class:`ConfigError` for bad options.
+    """
 
     def __init__(self, path: str, *, allow_http: bool = False, allow_cidrs: Sequence[str] = (),
                  allow_ports: Optional[Sequence[int]] = None, ca_file: Optional[str] = None,
@@ -125,17 +155,22 @@ class Worker:
     # -- life cycle
     def close(self) -> None:
         """Stop at once (attempts in flight are sent again after the next
-        open; call drain() first for a clean stop). Idempotent."""
+        open; call drain() first for a clean stop). Idempotent; releases
+        the outbox file. Raises nothing.
+        """
         self._w.close()
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` ran."""
         return self._w.closed
 
     def __enter__(self) -> "Worker":
+        """``with Worker(path) as w:`` closes the worker at the end."""
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        """Close the worker (see :meth:`close`)."""
         self.close()
 
     # -- endpoints
@@ -145,7 +180,18 @@ class Worker:
         (docs/outbox.md): SSRF check, a generated secret when none is given,
         and (unless test=False) a signed webhook.test POST that must get a 2xx
         (else EndpointTestFailed, with ``.response``). Returns the stored
-        configuration WITH its secrets: show them once."""
+        configuration WITH its secrets: show them once.
+
+        ``id`` names the endpoint; ``config`` is the configuration (a dict,
+        JSON text, or just the URL); ``test`` sends the test request first.
+        Blocks on the test request (the GIL is released).
+
+        Raises :class:`ConfigError` ("config_unknown_field", "config_type",
+        "config_range", "config_missing"), :class:`URLRejected` (the SSRF
+        check), :class:`EndpointError` ("endpoint_exists"),
+        :class:`EndpointTestFailed` ("endpoint_test_failed", with
+        ``.response``), :class:`StoreError`.
+        """
         if isinstance(config, str) and not config.lstrip().startswith("{"):
             config = {"url": config}
         stored, _ = self._w.add_endpoint(id, _config_text(config), not test)
@@ -153,26 +199,49 @@ class Worker:
 
     def update_endpoint(self, id: str, config: Union[Mapping[str, Any], str], *,
                         test: bool = True) -> Dict[str, Any]:
-        """Replace an endpoint's configuration (checked and tested as by
-        add_endpoint; no "secrets" keeps the current ones)."""
+        """Replace the configuration of endpoint ``id`` with ``config``
+        (checked and, when ``test``, tested as by add_endpoint; no "secrets"
+        keeps the current ones). Returns the stored configuration.
+
+        Raises as :meth:`add_endpoint`, and :class:`EndpointError`
+        ("endpoint_unknown") for an unknown ``id``.
+        """
         if isinstance(config, str) and not config.lstrip().startswith("{"):
             config = {"url": config}
         stored, _ = self._w.update_endpoint(id, _config_text(config), not test)
         return json.loads(stored)
 
     def remove_endpoint(self, id: str) -> None:
-        """Forget an endpoint; its undelivered batches go to the dead-letter queue."""
+        """Forget endpoint ``id``; its undelivered batches go to the
+        dead-letter queue.
+
+        Raises :class:`EndpointError` ("endpoint_unknown"), :class:`StoreError`.
+        """
         self._w.remove_endpoint(id)
 
     def enable_endpoint(self, id: str) -> None:
+        """Deliver to endpoint ``id`` again (after disable_endpoint, or after
+        its circuit breaker disabled it). Durable on return.
+
+        Raises :class:`EndpointError` ("endpoint_unknown"), :class:`StoreError`.
+        """
         self._w.enable_endpoint(id)
 
     def disable_endpoint(self, id: str) -> None:
+        """Stop delivering to endpoint ``id``; its events wait in the outbox
+        (their deadlines keep running) until it is enabled.
+
+        Raises :class:`EndpointError` ("endpoint_unknown"), :class:`StoreError`.
+        """
         self._w.disable_endpoint(id)
 
     def endpoint(self, id: str, *, reveal: bool = False) -> Dict[str, Any]:
         """An endpoint's configuration (secrets "<redacted>" unless reveal)
-        with its live state under "info" (breaker, in_flight, queued, ...)."""
+        with its live state under "info" (breaker, in_flight, queued, ...).
+
+        ``id`` names the endpoint; ``reveal`` includes the secrets. Returns a
+        new dict. Raises :class:`EndpointError` ("endpoint_unknown").
+        """
         text, info = self._w.endpoint(id, reveal)
         cfg = json.loads(text)
         cfg["id"] = id
@@ -181,7 +250,10 @@ class Worker:
 
     def endpoints(self) -> List[Dict[str, Any]]:
         """Every endpoint, redacted, in the order added; "disabled" is the
-        reason or None."""
+        reason or None. Returns a new list of dicts.
+
+        Raises :class:`StoreError` when the outbox cannot be read.
+        """
         out = []
         for id, text, disabled in self._w.endpoints():
             cfg = json.loads(text)
@@ -193,20 +265,39 @@ class Worker:
     def test_endpoint(self, id: str, *, stale: bool = False) -> TestResponse:
         """Send a signed webhook.test now (nothing stored). stale=True signs
         with a 10-minute-old timestamp: a receiver answering 2xx to it does
-        not check timestamps."""
+        not check timestamps.
+
+        ``id`` names the endpoint. Blocks until the answer (GIL released).
+        Returns a :class:`TestResponse` whatever the answer was. Raises
+        :class:`EndpointError` ("endpoint_unknown") only.
+        """
         return TestResponse(**self._w.test_endpoint(id, stale))
 
     def rotate_secret(self, id: str, new_secret: Optional[str] = None, *,
                       grace: float = DEFAULT_ROTATION_GRACE) -> str:
         """Make `new_secret` (None: a generated one) the endpoint's secret; the
-        old ones keep signing for `grace` seconds. Returns the new secret."""
+        old ones keep signing for `grace` seconds. Returns the new secret.
+
+        ``id`` names the endpoint. Raises :class:`EndpointError`
+        ("endpoint_unknown"), :class:`InvalidSecret` ("secret_malformed"),
+        :class:`StoreError`.
+        """
         return self._w.rotate_secret(id, new_secret, _ms(grace, "grace"))
 
     # -- events
     def enqueue(self, type: str, data: Any = None, *, id: Optional[str] = None,
                 created_at: Optional[float] = None, ordering_key: Optional[str] = None) -> str:
         """Enqueue one event (data: a JSON-able value, or JSON text); durable
-        on return. Returns the event id."""
+        on return. Returns the event id.
+
+        ``type`` is the event type (routed by the endpoints' filters); ``id``
+        defaults to a generated one; ``created_at`` is Unix seconds (default
+        now); events sharing an ``ordering_key`` are delivered in order.
+
+        Raises :class:`EventError` ("event_invalid", "event_too_large"),
+        :class:`StoreError` ("store_io", "store_full", ...),
+        ``TypeError`` for data that is not JSON-able.
+        """
         event_id, _routed = self._w.enqueue(*_event_tuple(type, data, id, created_at,
                                                           ordering_key))
         return event_id
@@ -214,7 +305,12 @@ class Worker:
     def enqueue_many(self, events: Iterable[Mapping[str, Any]]) -> int:
         """Enqueue dicts {"type", "data", "id", "created_at", "ordering_key"}
         in ONE transaction. Stops at the first bad event: those before it are
-        kept (the exception's ``.enqueued`` says how many)."""
+        kept (the exception's ``.enqueued`` says how many).
+
+        ``events`` is an iterable of those dicts. Returns how many were
+        enqueued. Raises :class:`EventError` or :class:`StoreError` as
+        :meth:`enqueue`, with ``.enqueued``.
+        """
         return self._w.enqueue_many(_events(events))
 
     # -- delivery
@@ -222,7 +318,12 @@ class Worker:
         """One step: ingest submitted events, start due attempts, wait up to
         max_wait seconds for the network, record outcomes. Returns progress:
         started, finished, succeeded, failed, blocked, in_flight, idle
-        (nothing in flight, nothing timed), wake_at."""
+        (nothing in flight, nothing timed), wake_at.
+
+        Releases the GIL while waiting. Raises :class:`StoreError`
+        ("store_io", ...), :class:`InvalidArgument` (a closed worker), and
+        ``RuntimeError`` when called from the worker's own on_attempt.
+        """
         return self._w.run_once(_ms(max_wait, "max_wait"))
 
     def run(self, stop: Union[threading.Event, Callable[[], bool], None] = None, *,
@@ -232,7 +333,11 @@ class Worker:
         True), until nothing is left to do (until_idle) or `timeout` seconds
         have passed. Attempts in flight then get up to the drain timeout to
         finish (the worker stays usable). Returns the totals and whether it
-        ended "idle"."""
+        ended "idle". ``max_wait`` bounds each step (see :meth:`run_once`).
+
+        Raises what :meth:`run_once` raises, and ``TypeError`` for a
+        ``stop`` that is neither an Event nor a callable.
+        """
         if stop is None:
             should_stop = lambda: False  # noqa: E731
         elif isinstance(stop, threading.Event):
@@ -266,41 +371,72 @@ class Worker:
 
     def drain(self, timeout: float = 30.0) -> None:
         """The clean final stop: wait up to `timeout` s for attempts in
-        flight, record their outcomes; no delivery afterwards."""
+        flight, record their outcomes; no delivery afterwards.
+
+        Releases the GIL while waiting. Raises :class:`StoreError`,
+        :class:`InvalidArgument` (a closed worker).
+        """
         self._w.drain(_ms(timeout, "timeout"))
 
     # -- status, attempt log, dead letters
     def batch(self, batch_id: str) -> Dict[str, Any]:
-        """A batch's status (kept 24 h after delivery)."""
+        """The status of batch ``batch_id`` (kept 24 h after delivery): a
+        dict with batch_id, endpoint, state, events, attempts, deadline, ...
+
+        Raises :class:`BatchError` ("batch_unknown"), :class:`StoreError`.
+        """
         return self._w.batch(batch_id)
 
     def attempts(self, *, endpoint: Optional[str] = None, batch: Optional[str] = None,
                  since: Optional[float] = None, limit: int = 100) -> List[Dict[str, Any]]:
         """The attempt log, oldest first: batch_id, endpoint, attempt, at,
-        status, failure_class, delivered, latency (s), excerpt (bytes)."""
+        status, failure_class, delivered, latency (s), excerpt (bytes).
+
+        Filters: ``endpoint``, ``batch`` (a batch id), ``since`` (Unix
+        seconds); at most ``limit`` records. Returns a new list of dicts.
+        Raises :class:`StoreError`.
+        """
         since_ms = 0 if since is None else _ms(since, "since")
         return self._w.attempts(endpoint, batch, since_ms, limit)
 
     def dead_letters(self, *, endpoint: Optional[str] = None, limit: int = 0) -> List[Dict[str, Any]]:
-        """Dead-lettered batches in the order they died (limit 0: all)."""
+        """Dead-lettered batches in the order they died, of ``endpoint`` only
+        when given (``limit`` 0: all). Returns a list of batch dicts (as
+        :meth:`batch`). Raises :class:`StoreError`.
+        """
         return self._w.dead_letters(endpoint, limit)
 
     def redrive(self, batch_id: Optional[str] = None) -> int:
-        """Send a dead letter again (None: all of them). Returns how many."""
+        """Send the dead letter ``batch_id`` again (None: all of them) with a
+        fresh deadline. Returns how many.
+
+        Raises :class:`BatchError` ("batch_unknown", "batch_state"),
+        :class:`StoreError`.
+        """
         return self._w.redrive(batch_id)
 
     def purge(self, batch_id: Optional[str] = None) -> None:
-        """Forget a dead letter (None: all of them)."""
+        """Forget the dead letter ``batch_id`` (None: all of them) for good.
+
+        Raises :class:`BatchError` ("batch_unknown", "batch_state"),
+        :class:`StoreError`.
+        """
         self._w.purge(batch_id)
 
     def status(self) -> Dict[str, Any]:
         """Counts: batches by state, open events, attempts kept, endpoints,
-        inbox (submitted, not yet ingested), inbox_rejected."""
+        inbox (submitted, not yet ingested), inbox_rejected. A new dict.
+
+        Raises :class:`StoreError`.
+        """
         return self._w.counts()
 
     def metrics(self) -> Dict[str, Any]:
         """The Prometheus metrics as a dict: name -> value; labelled samples
         as name -> {label value: value} (attempts by result, batches by
         state, latency buckets by upper bound). Attempts count those this
-        Worker object made (not registration tests)."""
+        Worker object made (not registration tests). A new dict.
+
+        Raises nothing (counters are in memory).
+        """
         return self._w.metrics()

@@ -1,4 +1,5 @@
--- resty.hookline - verify and sign webhooks from OpenResty (or any LuaJIT)
+--- @area `resty.hookline`: verify and sign through LuaJIT's FFI
+-- resty.hookline verifies and signs webhooks from OpenResty (or any LuaJIT)
 -- by calling libhookline.so through LuaJIT's FFI.
 --
 -- Why FFI and not the C-API module (`require "hookline"`): LuaJIT compiles
@@ -149,9 +150,12 @@ local code_names = {}
 -- emptied after each call.
 local anchor = {}
 
--- load(path) - load libhookline (path, or "hookline" for the system's
--- libhookline.so) and check its ABI. Returns true, or nil and a message.
--- Called by new() and sign() with no path when nothing was loaded yet.
+--- resty.hookline.load([path]) -> true | nil, message
+-- Load libhookline (`path`, or "hookline": the system's libhookline.so)
+-- and check its ABI (the struct sizes). Returns true, or nil and a message
+-- (no code: a library that cannot be loaded has no error names). Called by
+-- new(), signer(), sign(), ... with no path when nothing was loaded yet;
+-- once loaded, asking for another path fails. One library per Lua VM.
 function _M.load(path)
     if lib then
         if path ~= nil and path ~= lib_name then
@@ -188,7 +192,9 @@ function _M.load(path)
     return true
 end
 
--- The library's version string, e.g. "0.1.0" (loads it if needed).
+--- resty.hookline.lib_version() -> version | nil, message
+-- The loaded library's version string, e.g. "0.1.0" (loads it if needed).
+-- `resty.hookline._VERSION` is this module's version.
 function _M.lib_version()
     local ok, err = _M.load()
     if not ok then
@@ -300,7 +306,9 @@ end
 local verifier_mt = {}
 verifier_mt.__index = verifier_mt
 
--- new(opts) - a verifier holding keyed state for opts.secrets.
+--- resty.hookline.new(opts) -> verifier | nil, message, code
+-- A verifier holding keyed state for opts.secrets (parsed once; the key
+-- material is wiped when the verifier is closed or collected).
 --   secrets          a secret or a list of them (rotation: old and new)
 --   scheme           "standard" (default), "hookline", "stripe", "github"
 --   tolerance        seconds either side of now (default 300)
@@ -308,7 +316,8 @@ verifier_mt.__index = verifier_mt
 --   secret_encoding  "default", "hex", "base64", "raw"
 --   parse_event      read id/type/created_at from a JSON body (default true)
 --   lib_path         passed to load() first
--- Returns the verifier, or nil, message, code.
+-- Errors: "invalid_argument", "scheme_unknown", "secret_malformed",
+-- "too_many"; nil, message when the library cannot be loaded.
 function _M.new(opts)
     if type(opts) ~= "table" then
         return invalid("opts must be a table")
@@ -442,12 +451,16 @@ local function result_table(r)
     return res
 end
 
--- v:verify(body, headers, now) - check one request.
+--- verifier:verify(body, headers [, now]) -> result | nil, message, code
+-- Check one request. Never yields or blocks; safe in any nginx phase.
 --   body     the raw body, a string, exactly as received
 --   headers  name -> value table (any case), e.g. ngx.req.get_headers()
 --   now      unix seconds (default ngx.time() / os.time())
 -- Returns { msg_id, timestamp, secret_index (1-based), event_id, event_type,
--- created_at } (absent fields are nil), or nil, message, code.
+-- created_at } (absent fields are nil), or nil, message, code with code
+-- "header_missing", "header_malformed" (also a header sent twice),
+-- "signature_mismatch", "timestamp_too_old", "timestamp_in_future",
+-- "body_too_large", "invalid_argument" (e.g. a closed verifier).
 function verifier_mt:verify(body, headers, now)
     local v = self._verifier
     if v == nil then
@@ -478,7 +491,8 @@ function verifier_mt:verify(body, headers, now)
     return result_table(result_buf)
 end
 
--- v:close() - wipe and free the keyed state now instead of at collection.
+--- verifier:close()
+-- Wipe and free the keyed state now instead of at collection. Idempotent.
 function verifier_mt:close()
     local v = self._verifier
     if v ~= nil then
@@ -522,9 +536,9 @@ local function sign_args(scheme_name, opts)
     return true, msg_id, timestamp or clock()
 end
 
--- signer(secrets, opts) - reusable keyed state for a gateway that signs
--- many events. opts: scheme, secret_encoding, lib_path.
--- Returns a signer with :sign(body, opts) and :close(), or nil, message, code.
+--- resty.hookline.signer(secrets [, opts]) -> signer | nil, message, code
+-- Reusable keyed state for a gateway that signs many events.
+-- opts: scheme, secret_encoding, lib_path. Errors as new().
 function _M.signer(secrets, opts)
     opts = opts or {}
     if type(opts) ~= "table" then
@@ -557,7 +571,8 @@ function _M.signer(secrets, opts)
         signer_mt)
 end
 
--- s:sign(body, opts) - headers (lowercase name -> value) for `body`.
+--- signer:sign(body [, opts]) -> headers | nil, message, code
+-- The headers (lowercase name -> value) to send with `body`.
 -- opts.msg_id (standard; generated when absent), opts.timestamp (default now).
 function signer_mt:sign(body, opts)
     local s = self._signer
@@ -582,6 +597,8 @@ function signer_mt:sign(body, opts)
     return signed_table(signed_buf)
 end
 
+--- signer:close()
+-- Wipe and free the keyed state now instead of at collection. Idempotent.
 function signer_mt:close()
     local s = self._signer
     if s ~= nil then
@@ -590,8 +607,10 @@ function signer_mt:close()
     end
 end
 
--- sign(body, secrets, opts) - one-shot signing: the headers to send with
--- `body`. opts: scheme, secret_encoding, msg_id, timestamp, lib_path.
+--- resty.hookline.sign(body, secrets [, opts]) -> headers | nil, message, code
+-- One-shot signing: the headers to send with `body` (the secrets are parsed
+-- and wiped in this call). opts: scheme, secret_encoding, msg_id,
+-- timestamp, lib_path.
 -- Returns a table of lowercase header names to values, or nil, message, code.
 function _M.sign(body, secrets, opts)
     opts = opts or {}
@@ -607,7 +626,8 @@ function _M.sign(body, secrets, opts)
     return headers, serr, scode
 end
 
--- generate_id(prefix) - a random message id "<prefix><26 base32 chars>".
+--- resty.hookline.generate_id([prefix]) -> id | nil, message, code
+-- A random message id "<prefix><26 base32 chars>" (default prefix "msg_").
 function _M.generate_id(prefix)
     local ok, err = _M.load()
     if not ok then

@@ -1,5 +1,6 @@
--- resty.hookline.guard - verify webhooks in nginx before they reach the
--- application (access_by_lua), deduplicate them, and answer bad ones
+--- @area `resty.hookline.guard`: an nginx access guard
+-- resty.hookline.guard verifies webhooks in nginx before they reach the
+-- application (access_by_lua), deduplicates them, and answers bad ones
 -- itself. docs/openresty.md has the complete nginx.conf (the one the tests
 -- run).
 --
@@ -86,7 +87,8 @@ local function positive_integer(v)
     return type(v) == "number" and v > 0 and v == math.floor(v)
 end
 
--- new(opts) - a guard. opts are those of resty.hookline.new (secrets,
+--- resty.hookline.guard.new(opts) -> guard | nil, message
+-- A guard. opts are those of resty.hookline.new (secrets,
 -- scheme, tolerance, max_body, secret_encoding, lib_path) and:
 --   name          dedupe key prefix and log label (default "default")
 --   dict          lua_shared_dict name for deduplication; nil: none
@@ -145,8 +147,9 @@ function _M.new(opts)
     return setmetatable(g, guard_mt)
 end
 
--- configure(name, opts) - new(opts) registered under `name` for check()
--- and log(); call it from init_by_lua. Returns the guard or nil, message.
+--- resty.hookline.guard.configure(name, opts) -> guard | nil, message
+-- new(opts) registered under `name` for check(name) and log(name); call it
+-- from init_by_lua (each nginx worker then holds its own copy).
 function _M.configure(name, opts)
     if type(name) ~= "string" or type(opts) ~= "table" then
         return nil, "usage: configure(name, opts)"
@@ -160,13 +163,17 @@ function _M.configure(name, opts)
     return g
 end
 
+--- resty.hookline.guard.get(name) -> guard | nil
+-- The guard configured under `name`, or nil.
 function _M.get(name)
     return guards[name]
 end
 
--- The raw body: from memory, from nginx's spool file, or "" when there is
--- none. Never "" for a body that exists but was not read.
--- Returns body or nil, status, code.
+--- guard:read_body() -> body | nil, status, code
+-- The raw request body: from memory, from nginx's spool file (spilled_body
+-- = "read"), or "" when there is none. Never "" for a body that exists but
+-- was not read. On failure returns nil, the HTTP status to answer (413 or
+-- 500) and the error name. Inside nginx only.
 function guard_mt:read_body()
     local declared = tonumber(ngx.var.http_content_length)
     if declared and declared > self.max_body then
@@ -209,7 +216,8 @@ function guard_mt:read_body()
     return ""
 end
 
--- g:check() - for access_by_lua: returns (lets the request through) when
+--- guard:check()
+-- For access_by_lua: returns (lets the request through) when
 -- the request verifies and is new; otherwise answers and ends the request.
 function guard_mt:check()
     ngx.req.clear_header(self.id_header)
@@ -264,7 +272,8 @@ function guard_mt:check()
     ngx.req.set_header(self.id_header, id)
 end
 
--- g:log() - for log_by_lua: settle the pending mark by the answer the
+--- guard:log()
+-- For log_by_lua: settle the pending mark by the answer the
 -- client got (2xx: done; anything else: forget, so a retry is forwarded).
 function guard_mt:log()
     local ctx = ngx.ctx
@@ -289,8 +298,9 @@ local function lookup(name)
     return g
 end
 
--- check(name) / log(name): the registered guard's check() / log().
--- An unknown name answers 500: a missing guard must not let requests pass.
+--- resty.hookline.guard.check([name])
+-- The guard configured under `name` (default "default") runs check(). An
+-- unknown name answers 500: a missing guard must not let requests pass.
 function _M.check(name)
     local g = lookup(name)
     if not g then
@@ -299,6 +309,9 @@ function _M.check(name)
     return g:check()
 end
 
+--- resty.hookline.guard.log([name])
+-- The guard configured under `name` (default "default") runs log(); an
+-- unknown name is logged and ignored.
 function _M.log(name)
     local g = lookup(name)
     if g then
