@@ -707,6 +707,71 @@ static PyObject *Worker_enqueue_many(WorkerObject *self, PyObject *arg)
     return PyLong_FromSize_t(done);
 }
 
+/* enqueue_to([event tuples], [endpoint id | None]) -> count (one transaction) */
+static PyObject *Worker_enqueue_to(WorkerObject *self, PyObject *args)
+{
+    PyObject *events, *targets, *fast_targets, *keep;
+    hl_event *evs;
+    const char **to;
+    Py_ssize_t n;
+    size_t done = 0;
+    hl_error err = HL_ERROR_INIT;
+    if (!PyArg_ParseTuple(args, "OO", &events, &targets))
+        return NULL;
+    fast_targets = PySequence_Fast(targets, "endpoint ids must be a sequence");
+    if (fast_targets == NULL)
+        return NULL;
+    keep = events_convert(events, &evs, &n);
+    if (keep == NULL) {
+        Py_DECREF(fast_targets);
+        return NULL;
+    }
+    to = PyMem_Calloc((size_t)n + 1, sizeof *to);
+    if (to == NULL || PySequence_Fast_GET_SIZE(fast_targets) != n) {
+        if (to != NULL)
+            PyErr_SetString(PyExc_ValueError, "one endpoint id (or None) per event");
+        else
+            PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(fast_targets, i);
+        if (t == Py_None)
+            continue;
+        if ((to[i] = PyUnicode_AsUTF8(t)) == NULL)
+            goto fail;
+    }
+    if (!worker_enter(self))
+        goto fail;
+    hl_code c = hl_worker_enqueue_to(self->w, evs, to, (size_t)n, &done, &err);
+    worker_leave(self);
+    PyMem_Free(to);
+    PyMem_Free(evs);
+    Py_DECREF(keep);
+    Py_DECREF(fast_targets);
+    if (c != HL_OK) {
+        hlpy_raise(c, &err);
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        PyErr_NormalizeException(&t, &v, &tb);
+        if (v != NULL) {
+            PyObject *num = PyLong_FromSize_t(done);
+            if (num != NULL)
+                PyObject_SetAttrString(v, "enqueued", num);
+            Py_XDECREF(num);
+        }
+        PyErr_Restore(t, v, tb);
+        return NULL;
+    }
+    return PyLong_FromSize_t(done);
+fail:
+    PyMem_Free(to);
+    PyMem_Free(evs);
+    Py_DECREF(keep);
+    Py_DECREF(fast_targets);
+    return NULL;
+}
+
 /* ------------------------------------------------------------ delivery */
 
 static PyObject *progress_dict(const hl_dispatch_progress *p)
@@ -1005,6 +1070,8 @@ static PyMethodDef Worker_methods[] = {
      "enqueue(type, data_json | None, id | None, created_ms, ordering_key | None) -> (id, routed)"},
     {"enqueue_many", (PyCFunction)Worker_enqueue_many, METH_O,
      "enqueue_many([event tuples]) -> count (one transaction)"},
+    {"enqueue_to", (PyCFunction)Worker_enqueue_to, METH_VARARGS,
+     "enqueue_to([event tuples], [endpoint id | None]) -> count (one transaction)"},
     {"run_once", (PyCFunction)Worker_run_once, METH_VARARGS, "run_once(max_wait_ms) -> dict"},
     {"drain", (PyCFunction)Worker_drain, METH_VARARGS, "drain(timeout_ms)"},
     {"batch", (PyCFunction)Worker_batch, METH_VARARGS, "batch(id) -> dict"},

@@ -86,12 +86,24 @@ def _event_tuple(type: str, data: Any = None, id: Optional[str] = None,
     return (type, text, id, created, ordering_key)
 
 
-def _events(events: Iterable[Mapping[str, Any]]) -> List[tuple]:
+_EVENT_FIELDS = frozenset({"type", "data", "id", "created_at", "ordering_key"})
+
+
+def _events(events: Iterable[Mapping[str, Any]], targets: Optional[List[Optional[str]]] = None
+            ) -> List[tuple]:
+    """Event dicts -> tuples for the binding; with `targets`, an "endpoint"
+    field is allowed too and collected there (None where absent)."""
     out = []
+    allowed = _EVENT_FIELDS if targets is None else _EVENT_FIELDS | {"endpoint"}
     for e in events:
         if not isinstance(e, Mapping):
             raise TypeError("each event must be a dict with 'type' (and data, id, ...)")
-        unknown = set(e) - {"type", "data", "id", "created_at", "ordering_key"}
+        if targets is not None:
+            to = e.get("endpoint")
+            if to is not None and not isinstance(to, str):
+                raise TypeError("an event's 'endpoint' must be a str")
+            targets.append(to)
+        unknown = set(e) - allowed
         if unknown:
             raise _hookline.InvalidArgument("unknown event field(s): %s" % ", ".join(sorted(unknown)))
         if "type" not in e:
@@ -214,8 +226,18 @@ class Worker:
     def enqueue_many(self, events: Iterable[Mapping[str, Any]]) -> int:
         """Enqueue dicts {"type", "data", "id", "created_at", "ordering_key"}
         in ONE transaction. Stops at the first bad event: those before it are
-        kept (the exception's ``.enqueued`` says how many)."""
-        return self._w.enqueue_many(_events(events))
+        kept (the exception's ``.enqueued`` says how many).
+
+        An event may also name an "endpoint": it then goes to that endpoint
+        only, whatever the endpoints' event filters and active flags say -
+        routing policy of the host's own (tenancy). To send one event to
+        several endpoints, list it once per endpoint with the same "id".
+        An unknown endpoint raises EndpointError."""
+        targets: List[Optional[str]] = []
+        tuples = _events(events, targets)
+        if any(t is not None for t in targets):
+            return self._w.enqueue_to(tuples, targets)
+        return self._w.enqueue_many(tuples)
 
     # -- delivery
     def run_once(self, max_wait: float = 0.2) -> Dict[str, Any]:

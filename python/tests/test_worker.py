@@ -272,3 +272,31 @@ def test_bad_input_and_cycles(tmp_path, receiver):
     gc.collect()
     with open_worker(tmp_path, url) as w:  # the collected worker released the file
         assert w.status()["batches"]["open"] + w.status()["open_events"] >= 0
+
+
+def test_enqueue_routed_by_the_host(tmp_path, receiver):
+    """An "endpoint" field routes an event to that endpoint only (tenancy
+    policy in the host), bypassing filters; one id may go to several."""
+    url, log = receiver
+    with open_worker(tmp_path, url) as w:
+        w.add_endpoint("a", dict(FAST, url=url + "/ok/a", events=["email.*"]), test=False)
+        w.add_endpoint("b", dict(FAST, url=url + "/ok/b", events=["email.*"]), test=False)
+        n = w.enqueue_many([
+            {"type": "email.outbound.sent", "id": "evt_only_a", "endpoint": "a"},
+            {"type": "domain.verified", "id": "evt_both", "endpoint": "a"},
+            {"type": "domain.verified", "id": "evt_both", "endpoint": "b"},
+        ])
+        assert n == 3
+        w.run(until_idle=True, timeout=30)
+        seen = {}
+        for r in requests_in(log):
+            for e in json.loads(base64.b64decode(r["body"])):
+                seen.setdefault(e["id"], []).append(r["path"])
+        assert sorted(seen["evt_only_a"]) == ["/ok/a"]
+        assert sorted(seen["evt_both"]) == ["/ok/a", "/ok/b"]
+        with pytest.raises(hookline.EndpointError) as e:
+            w.enqueue_many([{"type": "a.b", "endpoint": "a"}, {"type": "a.b", "endpoint": "zz"}])
+        assert e.value.code == "endpoint_unknown" and e.value.enqueued == 1
+        with pytest.raises(hookline.InvalidArgument):
+            hookline.submit_events(str(tmp_path / "outbox.db"),
+                                   [{"type": "a.b", "endpoint": "a"}])
