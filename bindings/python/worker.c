@@ -878,7 +878,8 @@ static PyObject *Worker_attempts(WorkerObject *self, PyObject *args)
     Py_ssize_t limit = 0;
     hl_error err = HL_ERROR_INIT;
     PyObject *list;
-    if (!PyArg_ParseTuple(args, "zzKn", &q.endpoint_id, &q.batch_id, &since, &limit))
+    if (!PyArg_ParseTuple(args, "zzKn|p", &q.endpoint_id, &q.batch_id, &since, &limit,
+                          &q.newest_first))
         return NULL;
     if (limit < 0)
         return hlpy_raise_msg(HL_E_INVALID_ARGUMENT, "limit must be >= 0");
@@ -1076,7 +1077,7 @@ static PyMethodDef Worker_methods[] = {
     {"drain", (PyCFunction)Worker_drain, METH_VARARGS, "drain(timeout_ms)"},
     {"batch", (PyCFunction)Worker_batch, METH_VARARGS, "batch(id) -> dict"},
     {"attempts", (PyCFunction)Worker_attempts, METH_VARARGS,
-     "attempts(endpoint, batch, since_ms, limit) -> [dict]"},
+     "attempts(endpoint, batch, since_ms, limit, newest_first=False) -> [dict]"},
     {"dead_letters", (PyCFunction)Worker_dead_letters, METH_VARARGS,
      "dead_letters(endpoint, limit) -> [dict]"},
     {"redrive", (PyCFunction)Worker_redrive, METH_VARARGS, "redrive(batch_id=None) -> count"},

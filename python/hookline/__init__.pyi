@@ -638,6 +638,7 @@ class Worker:
         batch: Optional[str] = ...,
         since: Optional[float] = ...,
         limit: int = ...,
+        newest_first: bool = ...,
     ) -> List[Dict[str, Any]]: ...
     def dead_letters(
         self, *, endpoint: Optional[str] = ..., limit: int = ...

@@ -297,11 +297,13 @@ class Worker:
         return self._w.batch(batch_id)
 
     def attempts(self, *, endpoint: Optional[str] = None, batch: Optional[str] = None,
-                 since: Optional[float] = None, limit: int = 100) -> List[Dict[str, Any]]:
-        """The attempt log, oldest first: batch_id, endpoint, attempt, at,
+                 since: Optional[float] = None, limit: int = 100,
+                 newest_first: bool = False) -> List[Dict[str, Any]]:
+        """The attempt log, oldest first (newest first with newest_first:
+        then `limit` keeps the latest): batch_id, endpoint, attempt, at,
         status, failure_class, delivered, latency (s), excerpt (bytes)."""
         since_ms = 0 if since is None else _ms(since, "since")
-        return self._w.attempts(endpoint, batch, since_ms, limit)
+        return self._w.attempts(endpoint, batch, since_ms, limit, bool(newest_first))
 
     def dead_letters(self, *, endpoint: Optional[str] = None, limit: int = 0) -> List[Dict[str, Any]]:
         """Dead-lettered batches in the order they died (limit 0: all)."""

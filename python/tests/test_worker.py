@@ -294,6 +294,10 @@ def test_enqueue_routed_by_the_host(tmp_path, receiver):
                 seen.setdefault(e["id"], []).append(r["path"])
         assert sorted(seen["evt_only_a"]) == ["/ok/a"]
         assert sorted(seen["evt_both"]) == ["/ok/a", "/ok/b"]
+        oldest = w.attempts(endpoint="a")
+        assert len(oldest) >= 1
+        assert w.attempts(endpoint="a", newest_first=True) == oldest[::-1]
+        assert w.attempts(endpoint="a", newest_first=True, limit=1) == oldest[-1:]
         with pytest.raises(hookline.EndpointError) as e:
             w.enqueue_many([{"type": "a.b", "endpoint": "a"}, {"type": "a.b", "endpoint": "zz"}])
         assert e.value.code == "endpoint_unknown" and e.value.enqueued == 1
