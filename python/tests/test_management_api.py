@@ -477,3 +477,29 @@ def test_malformed_json_and_unknown_fields_are_400_naming_the_field(env):
     # unknown routes and methods keep the error shape
     status, body, _ = api.call("PATCH", hook, {}, key=key)
     assert status == 405 and body["errors"][0]["code"] == "method_not_allowed"
+
+
+def test_limits(env):
+    api, state = env["api"], env["state"]
+    ws = workspace(env)
+    assert create(env, ws, "/ok/limit1", events=["delivery"])[0] == 200
+    saved = state.settings.max_webhooks_per_workspace
+    state.settings.max_webhooks_per_workspace = 1
+    try:
+        status, body, _ = create(env, ws, "/ok/limit2", events=["delivery"])
+        assert status == 400 and body["errors"][0]["code"] == "limit_exceeded"
+    finally:
+        state.settings.max_webhooks_per_workspace = saved
+    assert len(env["receiver"].to("/ok/limit2")) == 0  # refused before any test POST
+    saved = state.settings.max_body_bytes
+    state.settings.max_body_bytes = 100  # small: the server answers before reading it all
+    try:
+        big = b'{"name": "' + b"x" * 100 + b'"}'
+        status, body, _ = api.call("POST", hooks_path(ws), raw=big, key=ws["api_key"])
+        assert status == 413 and body["errors"][0]["code"] == "payload_too_large"
+    finally:
+        state.settings.max_body_bytes = saved
+    events = [{"type": "delivery"}] * (state.settings.max_events_per_request + 1)
+    status, body, _ = api.call("POST", "/api/workspaces/%s/events" % ws["workspace_id"],
+                               {"events": events}, key=ws["api_key"])
+    assert status == 400 and body["errors"][0]["field"] == "events"

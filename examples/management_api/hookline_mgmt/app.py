@@ -173,8 +173,18 @@ def create_app(settings: Optional[Settings] = None, **overrides: Any) -> Flask:
         g.workspace_id = ws
         return None
 
+    def raw_body() -> bytes:
+        limit = settings.max_body_bytes
+        too_large = ApiError(413, "payload_too_large", "the body is larger than %d bytes" % limit)
+        if (request.content_length or 0) > limit:
+            raise too_large
+        data = request.stream.read(limit + 1)  # also bounds a body without Content-Length
+        if len(data) > limit:
+            raise too_large
+        return data
+
     def body_json() -> Dict[str, Any]:
-        return parse_json_object(request.get_data(cache=False))
+        return parse_json_object(raw_body())
 
     def owned(webhook_id: str) -> Dict[str, Any]:
         row = directory.webhook(g.workspace_id, webhook_id)
@@ -329,7 +339,7 @@ def create_app(settings: Optional[Settings] = None, **overrides: Any) -> Flask:
     @app.post(HOOK + "/rotate-secret")
     def rotate_secret(workspace_id: str, webhook_id: str):
         owned(webhook_id)
-        raw = request.get_data(cache=False)
+        raw = raw_body()
         body = parse_json_object(raw) if raw.strip() else {}
         errors = [invalid("unknown_field", "unknown field (allowed: grace_seconds)", k)
                   for k in body if k != "grace_seconds"]
