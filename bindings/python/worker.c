@@ -146,6 +146,37 @@ static void on_attempt(void *user, const hl_attempt_report *r)
     PyGILState_Release(g);
 }
 
+/* "name: value\n" lines -> tuple of (name, value) str pairs (Latin-1, as HTTP has it) */
+static PyObject *header_pairs_tuple(const char *text, size_t len)
+{
+    PyObject *list = PyList_New(0), *out;
+    const char *p = text, *end = text + len;
+    if (list == NULL)
+        return NULL;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *sep;
+        if (nl == NULL)
+            nl = end;
+        sep = memchr(p, ':', (size_t)(nl - p));
+        if (sep != NULL) {
+            const char *v = sep + 1 < nl && sep[1] == ' ' ? sep + 2 : sep + 1;
+            PyObject *pair = Py_BuildValue("(NN)",
+                                           PyUnicode_DecodeLatin1(p, sep - p, NULL),
+                                           PyUnicode_DecodeLatin1(v, nl - v, NULL));
+            if (pair == NULL || PyList_Append(list, pair) < 0) {
+                Py_XDECREF(pair);
+                Py_DECREF(list);
+                return NULL;
+            }
+            Py_DECREF(pair);
+        }
+        p = nl + 1;
+    }
+    out = PyList_AsTuple(list);
+    Py_DECREF(list);
+    return out;
+}
+
 static PyObject *test_dict(const hl_test_response *t)
 {
     PyObject *d = PyDict_New();
@@ -167,6 +198,8 @@ static PyObject *test_dict(const hl_test_response *t)
     SET(d, "body_excerpt", PyBytes_FromStringAndSize(t->body_excerpt,
                                                      (Py_ssize_t)t->body_excerpt_len));
     SET(d, "body_bytes", PyLong_FromUnsignedLongLong(t->body_bytes));
+    SET(d, "headers", header_pairs_tuple(t->headers, t->headers_len));
+    SET(d, "headers_truncated", PyBool_FromLong(t->headers_truncated));
     return d;
 fail:
     Py_DECREF(d);

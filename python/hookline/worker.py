@@ -27,7 +27,8 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 from . import _hookline
 
@@ -56,6 +57,9 @@ class TestResponse:
     location: Optional[str]
     body_excerpt: bytes
     body_bytes: int
+    # every header line of the final response, in order: ((name, value), ...)
+    headers: Tuple[Tuple[str, str], ...] = ()
+    headers_truncated: bool = False
 
 
 def _ms(seconds: float, what: str) -> int:

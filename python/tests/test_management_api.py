@@ -53,6 +53,7 @@ class Receiver:
             def reply(self, status, body):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("X-Receiver", "test")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -188,6 +189,7 @@ def test_create_list_get_validate_delete(env):
     err, = body["errors"]
     assert err["code"] == "endpoint_test_failed" and err["field"] == "target"
     assert err["response"]["status"] == 500 and err["response"]["body"] == "nope"
+    assert err["response"]["headers"]["x-receiver"] == "test"
     assert "500" in err["message"]
 
     status, body, _ = api.call("GET", hooks_path(ws), key=ws["api_key"])
@@ -206,6 +208,8 @@ def test_create_list_get_validate_delete(env):
     res = body["results"]
     assert res["response"]["status"] == 200 and res["response"]["body"] == '{"ok":true}'
     assert res["response"]["headers"]["content-type"] == "application/json"
+    assert res["response"]["headers"]["content-length"] == "11"
+    assert res["response"]["headers"]["x-receiver"] == "test"
     assert "succeeded" in res["msg"]
     assert len(rc.to("/ok/life")) == 2
 

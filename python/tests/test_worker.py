@@ -110,6 +110,7 @@ def test_ssrf_blocked_and_test_failure(tmp_path, receiver):
             w.add_endpoint("bad", dict(FAST, url=url + "/status/500"))
         assert e.value.code == "endpoint_test_failed"
         assert e.value.response["status"] == 500
+        assert ("Content-Type", "application/json") in e.value.response["headers"]
         with pytest.raises(hookline.EndpointError):
             w.endpoint("bad")
         with pytest.raises(hookline.ConfigError) as e:
@@ -118,6 +119,11 @@ def test_ssrf_blocked_and_test_failure(tmp_path, receiver):
         w.add_endpoint("ok", url + "/ok")
         t = w.test_endpoint("ok")
         assert t.ok and t.status == 200 and t.latency >= 0
+        # every header line of the answer, in order (http.server adds Server and Date)
+        names = [k.lower() for k, _ in t.headers]
+        assert names[:2] == ["server", "date"] and "content-length" in names
+        assert dict(t.headers)["Content-Type"] == "application/json"
+        assert not t.headers_truncated
         assert w.test_endpoint("ok", stale=True).ok  # /ok does not check timestamps
 
 

@@ -114,6 +114,7 @@ def _hookline_error(e: hookline.Error) -> ApiError:
         body = (r.get("body_excerpt") or b"").decode("utf-8", "replace")
         return ApiError(400, e.code, msg, "target",
                         response={"status": status, "failure": r.get("failure_class"),
+                                  "headers": {k.lower(): v for k, v in r.get("headers", ())},
                                   "body": body})
     if isinstance(e, (hookline.ConfigError, hookline.InvalidArgument, hookline.TransportError)):
         return ApiError(400, e.code, str(e), webhooks.field_of_hookline_error(str(e)))
@@ -302,9 +303,10 @@ def create_app(settings: Optional[Settings] = None, **overrides: Any) -> Flask:
             t = worker.test_endpoint(webhook_id)
         except hookline.Error as e:
             raise ApiError(400, e.code, str(e)) from None
-        headers = {k: v for k, v in (("content-type", t.content_type),
-                                     ("retry-after", t.retry_after),
-                                     ("location", t.location)) if v is not None}
+        headers: Dict[str, str] = {}
+        for name, value in t.headers:  # a repeated header: its values joined, as HTTP allows
+            key = name.lower()
+            headers[key] = headers[key] + ", " + value if key in headers else value
         if t.ok:
             msg = "Test POST to the target succeeded (HTTP %d)" % t.status
         elif t.status:
