@@ -248,6 +248,9 @@ def test_defaults_are_strict(tmp_path):
     """Without explicit allow_* settings, http and loopback are refused."""
     assert Settings(store=str(tmp_path / "s.db")).url_policy() == \
         {"allow_http": False, "allow_cidrs": [], "allow_ports": None}
+    # one setting selects the store; a URL goes to hookline.Worker as it is
+    s = Settings.from_env({"HOOKLINE_STORE": "postgres://hookline@127.0.0.1/hooks"})
+    assert s.store == "postgres://hookline@127.0.0.1/hooks" and s.app_db == "hookline-mgmt.sqlite"
     app = create_app(Settings(store=str(tmp_path / "s.db"), run_worker=False))
     try:
         ws = app.extensions["hookline_mgmt"].directory.create_workspace("w")

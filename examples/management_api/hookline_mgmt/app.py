@@ -58,12 +58,25 @@ class State:
         # Held across "hookline change + directory change" pairs (create,
         # update, delete) and event routing, so they never interleave.
         self.admin_lock = threading.Lock()
+        self._check_consistency()
         if settings.run_worker:
             self.delivery.start()
 
     def close(self) -> None:
         self.delivery.close()
         self.directory.close()
+
+    def _check_consistency(self) -> None:
+        """The two stores are written one after the other: say so when a
+        crash left an endpoint without its webhook row or the reverse (an
+        operator decides; nothing is deleted here)."""
+        rows = self.directory.all_webhook_ids()
+        endpoints = {e["id"] for e in self.worker.endpoints()}
+        for eid in sorted(endpoints - rows):
+            log.warning("hookline endpoint %s has no webhook row (remove it with "
+                        "`hookline endpoint remove`)", eid)
+        for wid in sorted(rows - endpoints):
+            log.warning("webhook %s has no hookline endpoint (delete it through the API)", wid)
 
     # -- policy helpers
     def known_types(self, ws: str) -> set:

@@ -24,7 +24,8 @@ class Settings:
     # path, or a postgres:// URL where the installed hookline supports it.
     store: str = "hookline-outbox.db"
     # The app's own tables (workspaces, API keys, webhook names, custom event
-    # types): a SQLite file. Default: beside a SQLite store.
+    # types): a SQLite file. Default: beside a SQLite store, else
+    # ./hookline-mgmt.sqlite.
     app_db: Optional[str] = None
     # SSRF policy, used for the registration check and every delivery.
     allow_http: bool = False
@@ -45,9 +46,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.app_db is None:
-            if _is_url(self.store):
-                raise ValueError("app_db (MGMT_APP_DB) is required when the store is a URL")
-            self.app_db = self.store + ".mgmt.sqlite"
+            # beside a SQLite store; in the working directory with a URL store
+            self.app_db = "hookline-mgmt.sqlite" if _is_url(self.store) \
+                else self.store + ".mgmt.sqlite"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> "Settings":

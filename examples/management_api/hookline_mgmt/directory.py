@@ -70,6 +70,9 @@ class Directory:
         self._q("INSERT INTO workspaces VALUES (?, ?, ?)", (ws, name, time.time()))
         return {"workspace_id": ws, "api_key": self.create_api_key(ws)}
 
+    def workspace_exists(self, workspace_id: str) -> bool:
+        return bool(self._q("SELECT 1 FROM workspaces WHERE id = ?", (workspace_id,)))
+
     def create_api_key(self, workspace_id: str) -> str:
         key_id = secrets.token_hex(8)
         key = "hlk_%s_%s" % (key_id, secrets.token_urlsafe(32))
@@ -102,6 +105,9 @@ class Directory:
         return [dict(r) for r in self._q(
             "SELECT * FROM webhooks WHERE workspace_id = ? ORDER BY created_at, id",
             (workspace_id,))]
+
+    def all_webhook_ids(self) -> set:
+        return {r["id"] for r in self._q("SELECT id FROM webhooks")}
 
     def count_webhooks(self, workspace_id: str) -> int:
         return self._q("SELECT count(*) AS n FROM webhooks WHERE workspace_id = ?",
