@@ -163,6 +163,16 @@ def create_app(settings: Optional[Settings] = None, **overrides: Any) -> Flask:
         resp.status_code = e.code or 500
         return resp
 
+    @app.errorhandler(hookline.StoreError)
+    def store_error(e: hookline.StoreError):
+        # the disk is full, the database is away...: try again later
+        log.error("store: %s (%s)", e, e.code)
+        resp = jsonify({"errors": [{"message": "the store is unavailable, try again later",
+                                    "code": e.code}]})
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "30"
+        return resp
+
     @app.errorhandler(Exception)
     def internal_error(e: Exception):
         log.exception("unhandled error")
