@@ -258,7 +258,8 @@ HL_API hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size
  * the first failure as hl_worker_enqueue_many does (`*n_done` entries were
  * enqueued and are durable).
  * Errors: those of hl_worker_enqueue_many, HL_E_ENDPOINT_UNKNOWN (an id
- * that is not registered), HL_E_INVALID_ARGUMENT (endpoint_ids NULL).
+ * that is not registered), HL_E_INVALID_ARGUMENT (events or endpoint_ids
+ * NULL, or a worker without the SQLite outbox).
  */
 HL_API hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events,
                                     const char *const *endpoint_ids, size_t n, size_t *n_done,
