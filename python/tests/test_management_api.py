@@ -39,7 +39,16 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 is_test = b'"webhook.test"' in body
                 with outer.lock:
-                    if self.path.startswith("/fail"):
+                    if self.path == "/token":  # OAuth2 client credentials: cid / csecret
+                        ok = self.headers.get("Authorization") == "Basic " + \
+                            base64.b64encode(b"cid:csecret").decode() and \
+                            b"grant_type=client_credentials" in body
+                        status, answer = (200, b'{"access_token":"tok-1","token_type":"Bearer",'
+                                          b'"expires_in":3600}') if ok else (401, b"{}")
+                    elif self.path.startswith("/oauth"):
+                        ok = self.headers.get("Authorization") == "Bearer tok-1"
+                        status, answer = (200, b'{"ok":true}') if ok else (401, b"{}")
+                    elif self.path.startswith("/fail"):
                         status, answer = 500, b"nope"
                     elif self.path.startswith("/flaky") and not is_test and \
                             self.path not in outer.flaky_failed:
@@ -510,3 +519,27 @@ def test_limits(env):
     status, body, _ = api.call("POST", "/api/workspaces/%s/events" % ws["workspace_id"],
                                {"events": events}, key=ws["api_key"])
     assert status == 400 and body["errors"][0]["field"] == "events"
+
+
+def test_oauth2_target(env):
+    """auth_type oauth2: hookline fetches a token at auth_request_details.url
+    with the client credentials and sends it as a bearer token."""
+    api, rc = env["api"], env["receiver"]
+    ws = workspace(env)
+    details = {"url": rc.url("/token"), "body": {"client_id": "cid", "client_secret": "csecret"}}
+    status, body, _ = create(env, ws, "/oauth/a", auth_type="oauth2",
+                             auth_request_details=details)
+    assert status == 200, body
+    hook = api.call("GET", hooks_path(ws) + "/" + body["results"]["id"],
+                    key=ws["api_key"])[1]["results"]
+    assert hook["auth_type"] == "oauth2"
+    assert hook["auth_request_details"] == {"url": rc.url("/token"), "body": {
+        "client_id": "cid", "client_secret": "<redacted>"}}
+    bad = {"url": rc.url("/token"), "body": {"client_id": "cid", "client_secret": "wrong"}}
+    status, body, _ = create(env, ws, "/oauth/b", auth_type="oauth2", auth_request_details=bad)
+    assert status == 400 and body["errors"][0]["code"] == "endpoint_test_failed", body
+    status, body, _ = create(env, ws, "/oauth/c", auth_type="oauth2", auth_request_details={
+        "url": "http://10.1.2.3:%d/token" % rc.port, "body": details["body"]})
+    assert status == 400 and body["errors"][0] == {
+        "message": body["errors"][0]["message"], "code": "address_denied",
+        "field": "auth_request_details.url"}
