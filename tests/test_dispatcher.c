@@ -869,6 +869,11 @@ static void test_send_test_paths(void **state)
                      HL_OK);
     assert_int_equal(out.status, 302);
     assert_string_equal(out.location, "/ok");
+    /* every header line of the answer, "name: value\n" */
+    assert_non_null(strstr(out.headers, "Location: /ok\n"));
+    assert_non_null(strstr(out.headers, "Content-Type: application/json\n"));
+    assert_int_equal(out.headers_len, strlen(out.headers));
+    assert_int_equal(out.headers_truncated, 0);
     assert_int_equal(requests(&plain, "/ok", NULL), oks);
 
     /* slow reads: within the timeout, and beyond it */

@@ -228,6 +228,49 @@ static void test_registration(void **state)
     hl_worker_close(w);
 }
 
+/* enqueue_to: the host routes (tenancy): an event reaches only the endpoint
+ * named, whatever the filters say; NULL falls back to the filters. */
+static void test_enqueue_to(void **state)
+{
+    (void)state;
+    hl_worker *w = open_worker("route.db", 0);
+    hl_error err = HL_ERROR_INIT;
+    const char *c = config("/ok", ",\"batch\":{\"linger_ms\":0},\"events\":[\"email.*\"]");
+    assert_int_equal(hl_worker_endpoint_add(w, "ra", c, strlen(c), HL_WORKER_SKIP_TEST, NULL,
+                                            &err),
+                     HL_OK);
+    c = config("/ok", ",\"batch\":{\"linger_ms\":0},\"events\":[\"domain.*\"]");
+    assert_int_equal(hl_worker_endpoint_add(w, "rb", c, strlen(c), HL_WORKER_SKIP_TEST, NULL,
+                                            &err),
+                     HL_OK);
+    hl_event evs[3];
+    const char *ids[] = {"evt_to_a", "evt_to_b", "evt_to_filters"};
+    const char *to[] = {"ra", "rb", NULL};
+    for (int i = 0; i < 3; i++) {
+        hl_event e = HL_EVENT_INIT;
+        e.id = ids[i];
+        e.type = "email.outbound.sent"; /* rb's filter would refuse it */
+        evs[i] = e;
+    }
+    size_t done = 9;
+    assert_int_equal(hl_worker_enqueue_to(w, evs, to, 3, &done, &err), HL_OK);
+    assert_int_equal(done, 3);
+    deliver_all(w);
+    assert_int_equal(count_lines("evt_to_a"), 1);
+    assert_int_equal(count_lines("evt_to_b"), 1);
+    assert_int_equal(count_lines("evt_to_filters"), 1); /* only ra's filter matches */
+    /* an unknown endpoint stops the call; those before it stay */
+    const char *bad[] = {"ra", "nobody", "rb"};
+    evs[0].id = "evt_to_kept";
+    assert_int_equal(hl_worker_enqueue_to(w, evs, bad, 3, &done, &err), HL_E_ENDPOINT_UNKNOWN);
+    assert_int_equal(done, 1);
+    assert_int_equal(hl_worker_enqueue_to(w, evs, NULL, 1, &done, &err), HL_E_INVALID_ARGUMENT);
+    assert_int_equal(done, 0);
+    deliver_all(w);
+    assert_int_equal(count_lines("evt_to_kept"), 1);
+    hl_worker_close(w);
+}
+
 static void test_deliver_restart_rotate_remove(void **state)
 {
     (void)state;
@@ -454,6 +497,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registration),
         cmocka_unit_test(test_deliver_restart_rotate_remove),
+        cmocka_unit_test(test_enqueue_to),
         cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_run_stops_cleanly),
         cmocka_unit_test(test_one_worker_per_file_and_submit),

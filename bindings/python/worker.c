@@ -146,6 +146,37 @@ static void on_attempt(void *user, const hl_attempt_report *r)
     PyGILState_Release(g);
 }
 
+/* "name: value\n" lines -> tuple of (name, value) str pairs (Latin-1, as HTTP has it) */
+static PyObject *header_pairs_tuple(const char *text, size_t len)
+{
+    PyObject *list = PyList_New(0), *out;
+    const char *p = text, *end = text + len;
+    if (list == NULL)
+        return NULL;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *sep;
+        if (nl == NULL)
+            nl = end;
+        sep = memchr(p, ':', (size_t)(nl - p));
+        if (sep != NULL) {
+            const char *v = sep + 1 < nl && sep[1] == ' ' ? sep + 2 : sep + 1;
+            PyObject *pair = Py_BuildValue("(NN)",
+                                           PyUnicode_DecodeLatin1(p, sep - p, NULL),
+                                           PyUnicode_DecodeLatin1(v, nl - v, NULL));
+            if (pair == NULL || PyList_Append(list, pair) < 0) {
+                Py_XDECREF(pair);
+                Py_DECREF(list);
+                return NULL;
+            }
+            Py_DECREF(pair);
+        }
+        p = nl + 1;
+    }
+    out = PyList_AsTuple(list);
+    Py_DECREF(list);
+    return out;
+}
+
 static PyObject *test_dict(const hl_test_response *t)
 {
     PyObject *d = PyDict_New();
@@ -167,6 +198,8 @@ static PyObject *test_dict(const hl_test_response *t)
     SET(d, "body_excerpt", PyBytes_FromStringAndSize(t->body_excerpt,
                                                      (Py_ssize_t)t->body_excerpt_len));
     SET(d, "body_bytes", PyLong_FromUnsignedLongLong(t->body_bytes));
+    SET(d, "headers", header_pairs_tuple(t->headers, t->headers_len));
+    SET(d, "headers_truncated", PyBool_FromLong(t->headers_truncated));
     return d;
 fail:
     Py_DECREF(d);
@@ -707,6 +740,71 @@ static PyObject *Worker_enqueue_many(WorkerObject *self, PyObject *arg)
     return PyLong_FromSize_t(done);
 }
 
+/* enqueue_to([event tuples], [endpoint id | None]) -> count (one transaction) */
+static PyObject *Worker_enqueue_to(WorkerObject *self, PyObject *args)
+{
+    PyObject *events, *targets, *fast_targets, *keep;
+    hl_event *evs;
+    const char **to;
+    Py_ssize_t n;
+    size_t done = 0;
+    hl_error err = HL_ERROR_INIT;
+    if (!PyArg_ParseTuple(args, "OO", &events, &targets))
+        return NULL;
+    fast_targets = PySequence_Fast(targets, "endpoint ids must be a sequence");
+    if (fast_targets == NULL)
+        return NULL;
+    keep = events_convert(events, &evs, &n);
+    if (keep == NULL) {
+        Py_DECREF(fast_targets);
+        return NULL;
+    }
+    to = PyMem_Calloc((size_t)n + 1, sizeof *to);
+    if (to == NULL || PySequence_Fast_GET_SIZE(fast_targets) != n) {
+        if (to != NULL)
+            PyErr_SetString(PyExc_ValueError, "one endpoint id (or None) per event");
+        else
+            PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(fast_targets, i);
+        if (t == Py_None)
+            continue;
+        if ((to[i] = PyUnicode_AsUTF8(t)) == NULL)
+            goto fail;
+    }
+    if (!worker_enter(self))
+        goto fail;
+    hl_code c = hl_worker_enqueue_to(self->w, evs, to, (size_t)n, &done, &err);
+    worker_leave(self);
+    PyMem_Free(to);
+    PyMem_Free(evs);
+    Py_DECREF(keep);
+    Py_DECREF(fast_targets);
+    if (c != HL_OK) {
+        hlpy_raise(c, &err);
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        PyErr_NormalizeException(&t, &v, &tb);
+        if (v != NULL) {
+            PyObject *num = PyLong_FromSize_t(done);
+            if (num != NULL)
+                PyObject_SetAttrString(v, "enqueued", num);
+            Py_XDECREF(num);
+        }
+        PyErr_Restore(t, v, tb);
+        return NULL;
+    }
+    return PyLong_FromSize_t(done);
+fail:
+    PyMem_Free(to);
+    PyMem_Free(evs);
+    Py_DECREF(keep);
+    Py_DECREF(fast_targets);
+    return NULL;
+}
+
 /* ------------------------------------------------------------ delivery */
 
 static PyObject *progress_dict(const hl_dispatch_progress *p)
@@ -813,7 +911,8 @@ static PyObject *Worker_attempts(WorkerObject *self, PyObject *args)
     Py_ssize_t limit = 0;
     hl_error err = HL_ERROR_INIT;
     PyObject *list;
-    if (!PyArg_ParseTuple(args, "zzKn", &q.endpoint_id, &q.batch_id, &since, &limit))
+    if (!PyArg_ParseTuple(args, "zzKn|p", &q.endpoint_id, &q.batch_id, &since, &limit,
+                          &q.newest_first))
         return NULL;
     if (limit < 0)
         return hlpy_raise_msg(HL_E_INVALID_ARGUMENT, "limit must be >= 0");
@@ -1005,11 +1104,13 @@ static PyMethodDef Worker_methods[] = {
      "enqueue(type, data_json | None, id | None, created_ms, ordering_key | None) -> (id, routed)"},
     {"enqueue_many", (PyCFunction)Worker_enqueue_many, METH_O,
      "enqueue_many([event tuples]) -> count (one transaction)"},
+    {"enqueue_to", (PyCFunction)Worker_enqueue_to, METH_VARARGS,
+     "enqueue_to([event tuples], [endpoint id | None]) -> count (one transaction)"},
     {"run_once", (PyCFunction)Worker_run_once, METH_VARARGS, "run_once(max_wait_ms) -> dict"},
     {"drain", (PyCFunction)Worker_drain, METH_VARARGS, "drain(timeout_ms)"},
     {"batch", (PyCFunction)Worker_batch, METH_VARARGS, "batch(id) -> dict"},
     {"attempts", (PyCFunction)Worker_attempts, METH_VARARGS,
-     "attempts(endpoint, batch, since_ms, limit) -> [dict]"},
+     "attempts(endpoint, batch, since_ms, limit, newest_first=False) -> [dict]"},
     {"dead_letters", (PyCFunction)Worker_dead_letters, METH_VARARGS,
      "dead_letters(endpoint, limit) -> [dict]"},
     {"redrive", (PyCFunction)Worker_redrive, METH_VARARGS, "redrive(batch_id=None) -> count"},

@@ -240,6 +240,25 @@ static void copy_bounded(char *dst, size_t cap, const char *src, size_t len)
     dst[len] = '\0';
 }
 
+/* A test request shows the receiver's whole answer: every header line,
+ * "name: value\n", as long as it fits. */
+static void keep_test_header(hl_test_response *o, const char *name, size_t name_len,
+                             const char *value, size_t value_len)
+{
+    size_t need = name_len + 2 + value_len + 1;
+    if (o->headers_len + need >= sizeof o->headers) {
+        o->headers_truncated = 1;
+        return;
+    }
+    char *p = o->headers + o->headers_len;
+    memcpy(p, name, name_len);
+    memcpy(p + name_len, ": ", 2);
+    memcpy(p + name_len + 2, value, value_len);
+    p[need - 1] = '\n';
+    o->headers_len += need;
+    o->headers[o->headers_len] = '\0';
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *user)
 {
     hli_xfer *x = user;
@@ -248,6 +267,11 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         /* a new response (after a 100 or a followed redirect) */
         x->retry_after[0] = x->content_type[0] = x->location[0] = '\0';
+        if (x->kind == XFER_TEST && x->test_out != NULL) {
+            x->test_out->headers[0] = '\0';
+            x->test_out->headers_len = 0;
+            x->test_out->headers_truncated = 0;
+        }
         return len;
     }
     if ((colon = memchr(buf, ':', len)) == NULL)
@@ -268,6 +292,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
         dst = x->location;
     if (dst)
         copy_bounded(dst, HL_TEST_HEADER_MAX, v, (size_t)(end - v));
+    if (x->kind == XFER_TEST && x->test_out != NULL)
+        keep_test_header(x->test_out, buf, name_len, v, (size_t)(end - v));
     return len;
 }
 

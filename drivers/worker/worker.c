@@ -679,6 +679,40 @@ hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size_t n, s
     return rc;
 }
 
+/* As enqueue_many, with the host's routing: event i to endpoint_ids[i]
+ * when given, else through the filters. */
+hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events, const char *const *endpoint_ids,
+                             size_t n, size_t *n_done, hl_error *err)
+{
+    uint64_t now;
+    size_t i;
+    hl_code rc;
+    if (n_done)
+        *n_done = 0;
+    if ((rc = ready(w, err)) != HL_OK)
+        return rc;
+    if ((events == NULL || endpoint_ids == NULL) && n > 0)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue_to: NULL events or endpoint ids");
+    if (w->ob == NULL) /* a store without the local outbox routes events itself */
+        return fail(err, HL_E_INVALID_ARGUMENT,
+                    "worker: enqueue_to needs the SQLite outbox (not this store)");
+    if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
+        return rc;
+    now = hl_worker_now(w);
+    for (i = 0, rc = HL_OK; i < n && rc == HL_OK; i++)
+        rc = endpoint_ids[i]
+                 ? hl_engine_enqueue_to(w->engine, endpoint_ids[i], &events[i], now, NULL, 0, err)
+                 : hl_engine_enqueue(w->engine, &events[i], now, NULL, NULL, 0, err);
+    if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
+        return settle_store(w, rc, err);
+    /* the events before a refused one stay: commit them */
+    if (hl_outbox_commit(w->ob, NULL) != HL_OK)
+        return settle_store(w, HL_E_STORE, err);
+    if (n_done)
+        *n_done = rc == HL_OK ? n : i - 1;
+    return rc;
+}
+
 /* --------------------------------------------------------------- delivery */
 
 static void maybe_prune(hl_worker *w)

@@ -573,6 +573,8 @@ class TestResponse:
     location: Optional[str]
     body_excerpt: bytes
     body_bytes: int
+    headers: Tuple[Tuple[str, str], ...]
+    headers_truncated: bool
 
 def submit_events(path: str, events: Iterable[Mapping[str, Any]]) -> List[str]: ...
 
@@ -638,6 +640,7 @@ class Worker:
         batch: Optional[str] = ...,
         since: Optional[float] = ...,
         limit: int = ...,
+        newest_first: bool = ...,
     ) -> List[Dict[str, Any]]: ...
     def dead_letters(
         self, *, endpoint: Optional[str] = ..., limit: int = ...

@@ -27,7 +27,8 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 from . import _hookline
 
@@ -56,6 +57,9 @@ class TestResponse:
     location: Optional[str]
     body_excerpt: bytes
     body_bytes: int
+    # every header line of the final response, in order: ((name, value), ...)
+    headers: Tuple[Tuple[str, str], ...] = ()
+    headers_truncated: bool = False
 
 
 def _ms(seconds: float, what: str) -> int:
@@ -86,12 +90,24 @@ def _event_tuple(type: str, data: Any = None, id: Optional[str] = None,
     return (type, text, id, created, ordering_key)
 
 
-def _events(events: Iterable[Mapping[str, Any]]) -> List[tuple]:
+_EVENT_FIELDS = frozenset({"type", "data", "id", "created_at", "ordering_key"})
+
+
+def _events(events: Iterable[Mapping[str, Any]], targets: Optional[List[Optional[str]]] = None
+            ) -> List[tuple]:
+    """Event dicts -> tuples for the binding; with `targets`, an "endpoint"
+    field is allowed too and collected there (None where absent)."""
     out = []
+    allowed = _EVENT_FIELDS if targets is None else _EVENT_FIELDS | {"endpoint"}
     for e in events:
         if not isinstance(e, Mapping):
             raise TypeError("each event must be a dict with 'type' (and data, id, ...)")
-        unknown = set(e) - {"type", "data", "id", "created_at", "ordering_key"}
+        if targets is not None:
+            to = e.get("endpoint")
+            if to is not None and not isinstance(to, str):
+                raise TypeError("an event's 'endpoint' must be a str")
+            targets.append(to)
+        unknown = set(e) - allowed
         if unknown:
             raise _hookline.InvalidArgument("unknown event field(s): %s" % ", ".join(sorted(unknown)))
         if "type" not in e:
@@ -307,11 +323,21 @@ class Worker:
         in ONE transaction. Stops at the first bad event: those before it are
         kept (the exception's ``.enqueued`` says how many).
 
+        An event may also name an ``"endpoint"``: it then goes to that
+        endpoint only, whatever the endpoints' event filters and active flags
+        say - routing policy of the host's own (tenancy). To send one event
+        to several endpoints, list it once per endpoint with the same ``"id"``.
+
         ``events`` is an iterable of those dicts. Returns how many were
         enqueued. Raises :class:`EventError` or :class:`StoreError` as
-        :meth:`enqueue`, with ``.enqueued``.
+        :meth:`enqueue`, with ``.enqueued``; :class:`EndpointError` for an
+        unknown endpoint.
         """
-        return self._w.enqueue_many(_events(events))
+        targets: List[Optional[str]] = []
+        tuples = _events(events, targets)
+        if any(t is not None for t in targets):
+            return self._w.enqueue_to(tuples, targets)
+        return self._w.enqueue_many(tuples)
 
     # -- delivery
     def run_once(self, max_wait: float = 0.2) -> Dict[str, Any]:
@@ -388,16 +414,18 @@ class Worker:
         return self._w.batch(batch_id)
 
     def attempts(self, *, endpoint: Optional[str] = None, batch: Optional[str] = None,
-                 since: Optional[float] = None, limit: int = 100) -> List[Dict[str, Any]]:
+                 since: Optional[float] = None, limit: int = 100,
+                 newest_first: bool = False) -> List[Dict[str, Any]]:
         """The attempt log, oldest first: batch_id, endpoint, attempt, at,
         status, failure_class, delivered, latency (s), excerpt (bytes).
 
         Filters: ``endpoint``, ``batch`` (a batch id), ``since`` (Unix
-        seconds); at most ``limit`` records. Returns a new list of dicts.
-        Raises :class:`StoreError`.
+        seconds); at most ``limit`` records. ``newest_first`` reverses the
+        order, so ``limit`` keeps the latest records. Returns a new list of
+        dicts. Raises :class:`StoreError`.
         """
         since_ms = 0 if since is None else _ms(since, "since")
-        return self._w.attempts(endpoint, batch, since_ms, limit)
+        return self._w.attempts(endpoint, batch, since_ms, limit, bool(newest_first))
 
     def dead_letters(self, *, endpoint: Optional[str] = None, limit: int = 0) -> List[Dict[str, Any]]:
         """Dead-lettered batches in the order they died, of ``endpoint`` only

@@ -110,6 +110,7 @@ def test_ssrf_blocked_and_test_failure(tmp_path, receiver):
             w.add_endpoint("bad", dict(FAST, url=url + "/status/500"))
         assert e.value.code == "endpoint_test_failed"
         assert e.value.response["status"] == 500
+        assert ("Content-Type", "application/json") in e.value.response["headers"]
         with pytest.raises(hookline.EndpointError):
             w.endpoint("bad")
         with pytest.raises(hookline.ConfigError) as e:
@@ -118,6 +119,11 @@ def test_ssrf_blocked_and_test_failure(tmp_path, receiver):
         w.add_endpoint("ok", url + "/ok")
         t = w.test_endpoint("ok")
         assert t.ok and t.status == 200 and t.latency >= 0
+        # every header line of the answer, in order (http.server adds Server and Date)
+        names = [k.lower() for k, _ in t.headers]
+        assert names[:2] == ["server", "date"] and "content-length" in names
+        assert dict(t.headers)["Content-Type"] == "application/json"
+        assert not t.headers_truncated
         assert w.test_endpoint("ok", stale=True).ok  # /ok does not check timestamps
 
 
@@ -272,3 +278,35 @@ def test_bad_input_and_cycles(tmp_path, receiver):
     gc.collect()
     with open_worker(tmp_path, url) as w:  # the collected worker released the file
         assert w.status()["batches"]["open"] + w.status()["open_events"] >= 0
+
+
+def test_enqueue_routed_by_the_host(tmp_path, receiver):
+    """An "endpoint" field routes an event to that endpoint only (tenancy
+    policy in the host), bypassing filters; one id may go to several."""
+    url, log = receiver
+    with open_worker(tmp_path, url) as w:
+        w.add_endpoint("a", dict(FAST, url=url + "/ok/a", events=["email.*"]), test=False)
+        w.add_endpoint("b", dict(FAST, url=url + "/ok/b", events=["email.*"]), test=False)
+        n = w.enqueue_many([
+            {"type": "email.outbound.sent", "id": "evt_only_a", "endpoint": "a"},
+            {"type": "domain.verified", "id": "evt_both", "endpoint": "a"},
+            {"type": "domain.verified", "id": "evt_both", "endpoint": "b"},
+        ])
+        assert n == 3
+        w.run(until_idle=True, timeout=30)
+        seen = {}
+        for r in requests_in(log):
+            for e in json.loads(base64.b64decode(r["body"])):
+                seen.setdefault(e["id"], []).append(r["path"])
+        assert sorted(seen["evt_only_a"]) == ["/ok/a"]
+        assert sorted(seen["evt_both"]) == ["/ok/a", "/ok/b"]
+        oldest = w.attempts(endpoint="a")
+        assert len(oldest) >= 1
+        assert w.attempts(endpoint="a", newest_first=True) == oldest[::-1]
+        assert w.attempts(endpoint="a", newest_first=True, limit=1) == oldest[-1:]
+        with pytest.raises(hookline.EndpointError) as e:
+            w.enqueue_many([{"type": "a.b", "endpoint": "a"}, {"type": "a.b", "endpoint": "zz"}])
+        assert e.value.code == "endpoint_unknown" and e.value.enqueued == 1
+        with pytest.raises(hookline.InvalidArgument):
+            hookline.submit_events(str(tmp_path / "outbox.db"),
+                                   [{"type": "a.b", "endpoint": "a"}])

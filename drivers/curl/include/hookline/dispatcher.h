@@ -41,6 +41,8 @@ extern "C" {
 #define HL_DISPATCH_STALE_SECONDS 600
 /* Longest selected response header value kept in an hl_test_response. */
 #define HL_TEST_HEADER_MAX 256
+/* Room for all response header lines of a test request (hl_test_response.headers). */
+#define HL_TEST_HEADERS_MAX 4096
 
 /*
  * One finished attempt, for structured logs and metrics (on_attempt).
@@ -248,7 +250,10 @@ HL_API hl_code hl_dispatcher_drain(hl_dispatcher *d, uint64_t deadline_ms,
  * failure/status as in hl_outcome. `blocked` is HL_OK, or the SSRF reason
  * code when the guard refused the URL or a connection (then `message` says
  * why, written for the customer). `message` also carries transport and
- * OAuth2 errors. Response headers are those of the final response.
+ * OAuth2 errors. Response headers are those of the final response:
+ * `headers` holds every header line of it as received, "name: value\n"
+ * each (value trimmed, NUL-terminated); a line that does not fit in what is
+ * left of HL_TEST_HEADERS_MAX is left out and `headers_truncated` is set.
  */
 typedef struct hl_test_response {
     int status;
@@ -266,6 +271,9 @@ typedef struct hl_test_response {
     char body_excerpt[HL_EXCERPT_MAX];
     size_t body_excerpt_len; /* bytes in body_excerpt (not NUL-terminated) */
     uint64_t body_bytes;     /* response body bytes received in all */
+    char headers[HL_TEST_HEADERS_MAX];
+    size_t headers_len;      /* bytes in headers, without the NUL */
+    int headers_truncated;   /* 1 when header lines were left out */
 } hl_test_response;
 
 /*

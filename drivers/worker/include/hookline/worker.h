@@ -247,6 +247,24 @@ HL_API hl_code hl_worker_enqueue(hl_worker *w, const hl_event *event, size_t *ro
 HL_API hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size_t n,
                                       size_t *n_done, hl_error *err);
 
+/*
+ * hl_worker_enqueue_to - as hl_worker_enqueue_many, but the host routes:
+ * event i goes to endpoint `endpoint_ids[i]` only (hl_engine_enqueue_to:
+ * the endpoint's filter and active state are not consulted), or, where
+ * endpoint_ids[i] is NULL, through the filters as usual. For hosts that
+ * keep routing policy of their own (tenancy: one workspace's events never
+ * reach another's endpoints). To send one event to several endpoints, list
+ * it once per endpoint with the same event id. ONE transaction; stops at
+ * the first failure as hl_worker_enqueue_many does (`*n_done` entries were
+ * enqueued and are durable).
+ * Errors: those of hl_worker_enqueue_many, HL_E_ENDPOINT_UNKNOWN (an id
+ * that is not registered), HL_E_INVALID_ARGUMENT (events or endpoint_ids
+ * NULL, or a worker without the SQLite outbox).
+ */
+HL_API hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events,
+                                    const char *const *endpoint_ids, size_t n, size_t *n_done,
+                                    hl_error *err);
+
 /* ---------------------------------------------------------------- delivery */
 
 /*
