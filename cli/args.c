@@ -215,6 +215,8 @@ int cli_open_worker(const cli *c, hl_worker **w, hl_attempt_fn on_attempt, void 
     }
     o.ca_file = c->ca_file;
     o.lease_ms = c->lease_ms;
+    if (c->max_connections)
+        o.max_connections = c->max_connections;
     o.on_attempt = on_attempt;
     o.attempt_user = user;
     if (hl_worker_open(w, &o, NULL, &err) != HL_OK) {

@@ -29,6 +29,7 @@ typedef struct cli {
     const char *db; /* --db / --store: a file, or a postgres:// URL */
     int json;
     uint64_t lease_ms; /* hookline run --lease-ms (PostgreSQL) */
+    unsigned int max_connections; /* hookline run --max-connections (0: default) */
     int allow_http;
     const char *ca_file;
     const char *allow_cidrs[64];

@@ -87,8 +87,8 @@ static uint64_t mono_ms(void)
 int cmd_run(cli *c, int argc, char **argv)
 {
     static const cli_opt_spec SPEC[] = {
-        {"metrics-addr", 1}, {"until-idle", 0}, {"duration", 1}, {"lease-ms", 1}, {NULL, 0}};
-    long long lease;
+        {"metrics-addr", 1}, {"until-idle", 0}, {"duration", 1}, {"lease-ms", 1}, {"max-connections", 1}, {NULL, 0}};
+    long long lease, conns;
     run_state st;
     hl_worker *w = NULL;
     hl_metrics_server *server = NULL;
@@ -100,9 +100,13 @@ int cmd_run(cli *c, int argc, char **argv)
     if (rc)
         return rc;
     if ((duration = cli_opt_int(c, "duration", 0)) < 0 ||
-        (lease = cli_opt_int(c, "lease-ms", 0)) < 0)
+        (lease = cli_opt_int(c, "lease-ms", 0)) < 0 ||
+        (conns = cli_opt_int(c, "max-connections", 0)) < 0)
         return EXIT_USAGE;
+    if (conns > 100000)
+        return cli_usage("--max-connections wants 1..100000");
     c->lease_ms = (uint64_t)lease;
+    c->max_connections = (unsigned int)conns;
     memset(&st, 0, sizeof st);
     st.c = c;
     hl_metrics_init(&st.metrics);

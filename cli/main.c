@@ -43,6 +43,7 @@ static const command COMMANDS[] = {
     {"run", cmd_run,
      "hookline run [--metrics-addr 127.0.0.1:9464] [--until-idle] [--duration SECONDS]\n"
      "             [--lease-ms N]   (PostgreSQL: this worker's lease, default 30000)\n"
+     "             [--max-connections N]   (attempts in flight at once, default 64)\n"
      "  Deliver until SIGTERM/SIGINT, then finish what is in flight. With --store\n"
      "  postgres://... any number of workers on any hosts share the work.\n"},
     {"migrate", cmd_migrate,
