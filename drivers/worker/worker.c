@@ -1026,6 +1026,13 @@ hl_code hl_worker_dead_letters(hl_worker *w, const char *endpoint_id, size_t off
                                           err);
 }
 
+hl_code hl_worker_counts_get(hl_worker *w, hl_outbox_counts *out, hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    return w->pg ? hlw_pg_counts(w, out, err) : hl_outbox_counts_get(w->ob, out, err);
+}
+
 int hl_worker_is_shared(const hl_worker *w)
 {
     return w && w->pg != NULL;

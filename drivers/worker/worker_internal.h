@@ -63,6 +63,7 @@ hl_code hlw_pg_batch_body(hl_worker *w, const char *batch_id, char **out, size_t
                           hl_error *err);
 hl_code hlw_pg_attempts(hl_worker *w, const hl_outbox_attempt_query *q, hl_outbox_attempt_fn fn,
                         void *user, hl_error *err);
+hl_code hlw_pg_counts(hl_worker *w, hl_outbox_counts *out, hl_error *err);
 hl_code hlw_pg_dead_letters(hl_worker *w, const char *endpoint_id, size_t offset, size_t limit,
                             hl_outbox_batch_fn fn, void *user, size_t *total, hl_error *err);
 

@@ -251,6 +251,11 @@ hl_code hlw_pg_attempts(hl_worker *w, const hl_outbox_attempt_query *q, hl_outbo
     return hl_pg_attempts(PG(w), q, fn, user, err);
 }
 
+hl_code hlw_pg_counts(hl_worker *w, hl_outbox_counts *out, hl_error *err)
+{
+    return hl_pg_counts_get(PG(w), out, err);
+}
+
 hl_code hlw_pg_dead_letters(hl_worker *w, const char *endpoint_id, size_t offset, size_t limit,
                             hl_outbox_batch_fn fn, void *user, size_t *total, hl_error *err)
 {
@@ -320,6 +325,8 @@ hl_code hlw_pg_submit(hl_worker *w, const hl_event *events, size_t n,
 { (void)w; (void)events; (void)n; (void)ids; (void)failed_index; return no_pg(err); }
 hl_code hlw_pg_command(hl_worker *w, hl_outbox_command_kind kind, const char *target,
                        hl_error *err) { (void)w; (void)kind; (void)target; return no_pg(err); }
+hl_code hlw_pg_counts(hl_worker *w, hl_outbox_counts *out, hl_error *err)
+{ (void)w; (void)out; return no_pg(err); }
 hl_code hlw_pg_batch_get(hl_worker *w, const char *batch_id, hl_outbox_batch *out, hl_error *err)
 { (void)w; (void)batch_id; (void)out; return no_pg(err); }
 hl_code hlw_pg_batch_body(hl_worker *w, const char *batch_id, char **out, size_t *len,

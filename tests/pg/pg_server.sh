@@ -7,6 +7,10 @@
 #   tests/pg/pg_server.sh stop DIR    stop it (by the pid in its pid file)
 #                                     and remove DIR
 #
+# The server's own files (data, socket, log) live in a private directory
+# under /tmp named in DIR/real, which the `postgres` user can reach even
+# when DIR's parents are private (pytest's tmp_path).
+#
 # Runs the server as the `postgres` system user when started as root
 # (initdb refuses root). Listens on 127.0.0.1 only; the socket directory is
 # DIR too. Every wait is bounded.
@@ -32,7 +36,9 @@ free_port() {
 case "$cmd" in
 start)
     mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
+    top=$(cd "$dir" && pwd)
+    dir=$(mktemp -d /tmp/hookline-pg.XXXXXX)
+    echo "$dir" >"$top/real"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
     chmod 700 "$dir"
     as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 ||
@@ -47,7 +53,7 @@ start)
         port=""
     done
     [ -n "$port" ] || { cat "$dir/server.log" >&2; exit 1; }
-    echo "$port" >"$dir/port"
+    echo "$port" >"$top/port"
     psql=("$bin/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1)
     as_pg "${psql[@]}" -c "CREATE ROLE hookline LOGIN PASSWORD 'hookline-test'" \
         -c "CREATE DATABASE hookline OWNER hookline" >/dev/null
@@ -55,17 +61,21 @@ start)
     as_pg sed -i 's/^host\(.*\)trust$/host\1scram-sha-256/' "$dir/data/pg_hba.conf"
     as_pg "$bin/pg_ctl" -D "$dir/data" reload >/dev/null
     url="postgresql://hookline:hookline-test@127.0.0.1:$port/hookline"
-    echo "$url" >"$dir/url"
+    echo "$url" >"$top/url"
     echo "$url"
     ;;
 stop)
     [ -d "$dir" ] || exit 0
+    top=$dir
+    real=$(cat "$top/real" 2>/dev/null || true)
+    case "$real" in /tmp/hookline-pg.*) dir=$real ;; *) dir=$top ;; esac
     if [ -f "$dir/data/postmaster.pid" ]; then
         pid=$(head -1 "$dir/data/postmaster.pid")
         as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
             { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; }
     fi
-    rm -rf "$dir"
+    [ "$dir" != "$top" ] && rm -rf "$dir"
+    rm -rf "$top"
     ;;
 *)
     echo "usage: pg_server.sh start|stop DIR" >&2

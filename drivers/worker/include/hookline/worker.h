@@ -329,6 +329,7 @@ HL_API hl_code hl_worker_attempts(hl_worker *w, const hl_outbox_attempt_query *q
 HL_API hl_code hl_worker_dead_letters(hl_worker *w, const char *endpoint_id, size_t offset,
                                       size_t limit, hl_outbox_batch_fn fn, void *user,
                                       size_t *total, hl_error *err);
+HL_API hl_code hl_worker_counts_get(hl_worker *w, hl_outbox_counts *out, hl_error *err);
 
 /*
  * hl_worker_redrive - send a dead-lettered batch again (same id and body,
