@@ -853,7 +853,8 @@ hl_code hl_worker_drain(hl_worker *w, uint64_t timeout_ms, hl_error *err)
 
 static int is_storage(hl_code rc)
 {
-    return rc >= HL_E_STORE_FULL && rc <= HL_E_STORE_SCHEMA;
+    /* the database server being away is a storage failure too: wait, go on */
+    return (rc >= HL_E_STORE_FULL && rc <= HL_E_STORE_SCHEMA) || rc == HL_E_STORE_UNAVAILABLE;
 }
 
 hl_code hl_worker_run(hl_worker *w, const volatile int *stop, hl_error *err)
