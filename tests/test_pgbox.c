@@ -380,6 +380,43 @@ static void test_claim_takeover_and_lease_gate(void **state)
     hl_pg_close(b);
 }
 
+/* 3/3/0 is not a resting state: a worker owning two more than another
+ * gives back down to its share until ownership is within one of even. */
+static void test_rebalance_to_a_hungry_worker(void **state)
+{
+    (void)state;
+    hl_error err = HL_ERROR_INIT;
+    char json[128], id[8];
+    uint64_t clock_c = 9000000;
+    hl_pg *a = open_pg("A", &clock_a), *b = open_pg("B", &clock_b), *c = open_pg("C", &clock_c);
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "e%d", i);
+        snprintf(json, sizeof json, EP_JSON, id);
+        put_endpoint(a, id, json);
+    }
+    hl_engine *ea = engine_on(a, 1), *eb = engine_on(b, 2), *ec = engine_on(c, 3);
+    assert_int_equal(hl_pg_renew(a, &err), HL_OK);
+    assert_int_equal(sync_ok(a, ea, T0).owned, 6);
+    assert_int_equal(hl_pg_renew(b, &err), HL_OK);
+    assert_int_equal(sync_ok(a, ea, T0).owned, 3); /* share 3 with two workers */
+    assert_int_equal(sync_ok(b, eb, T0).claimed, 3);
+    assert_int_equal(hl_pg_renew(c, &err), HL_OK);
+    assert_int_equal(sync_ok(c, ec, T0).claimed, 0); /* 3/3/0 */
+    assert_int_equal(sync_ok(a, ea, T0).owned, 2);   /* C is hungry: A gives one back */
+    assert_int_equal(sync_ok(c, ec, T0).claimed, 1);
+    assert_int_equal(sync_ok(b, eb, T0).owned, 2);   /* 2/3/1: B gives one back */
+    assert_int_equal(sync_ok(c, ec, T0).claimed, 1);
+    assert_int_equal(sync_ok(a, ea, T0).owned, 2);   /* 2/2/2 rests */
+    assert_int_equal(sync_ok(b, eb, T0).owned, 2);
+    assert_int_equal(sync_ok(c, ec, T0).owned, 2);
+    hl_engine_free(ea);
+    hl_engine_free(eb);
+    hl_engine_free(ec);
+    hl_pg_close(a);
+    hl_pg_close(b);
+    hl_pg_close(c);
+}
+
 static hl_code apply_cmd(void *user, hl_outbox_command_kind kind, const char *target,
                          hl_error *err)
 {
@@ -516,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup(test_store_round_trip_and_restore, fresh),
         cmocka_unit_test_setup(test_routing, fresh),
         cmocka_unit_test_setup(test_claim_takeover_and_lease_gate, fresh),
+        cmocka_unit_test_setup(test_rebalance_to_a_hungry_worker, fresh),
         cmocka_unit_test_setup(test_commands_and_prune, fresh),
         cmocka_unit_test_setup(test_errors, fresh),
     };

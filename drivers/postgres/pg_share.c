@@ -343,11 +343,16 @@ static hl_code claim_more(hl_pg *pg, hl_engine *engine, uint64_t now_ms,
     const char *vals[2];
     char want[24];
     hl_code code = HL_OK;
-    uint64_t endpoints, workers, mine, share;
+    uint64_t endpoints, workers, mine, share, least;
+    /* the fewest endpoints any live worker owns: a hungry worker makes the
+     * others give back beyond their share (max - min converges to <= 1) */
     PGresult *r = hlp_exec(pg,
                            "SELECT (SELECT count(*) FROM hookline.endpoints),"
                            " (SELECT count(*) FROM hookline.workers WHERE lease_until > now()),"
-                           " (SELECT count(*) FROM hookline.endpoints WHERE owner = $1)",
+                           " (SELECT count(*) FROM hookline.endpoints WHERE owner = $1),"
+                           " (SELECT coalesce(min(n), 0) FROM (SELECT count(e.id) AS n FROM"
+                           " hookline.workers w LEFT JOIN hookline.endpoints e ON e.owner ="
+                           " w.worker_id WHERE w.lease_until > now() GROUP BY w.worker_id) o)",
                            1, (const char *const[]){pg->worker_id}, NULL, NULL,
                            "counting workers", err);
     if (r == NULL)
@@ -355,6 +360,7 @@ static hl_code claim_more(hl_pg *pg, hl_engine *engine, uint64_t now_ms,
     endpoints = hlp_get_u64(r, 0, 0);
     workers = hlp_get_u64(r, 0, 1);
     mine = hlp_get_u64(r, 0, 2);
+    least = hlp_get_u64(r, 0, 3);
     PQclear(r);
     if (workers == 0)
         workers = 1;
@@ -384,8 +390,9 @@ static hl_code claim_more(hl_pg *pg, hl_engine *engine, uint64_t now_ms,
             mine++;
         }
         PQclear(r);
-    } else if (mine > share + 1) {
-        /* too many: hand idle ones back, so a new worker gets its share */
+    } else if (mine > share + 1 || (mine > share && least + 2 <= mine)) {
+        /* too many, or another worker is hungry: hand idle ones back (down
+         * to the share), so a new worker gets its share */
         size_t n_ids = 0, give = (size_t)(mine - share);
         char (*ids)[HL_ENGINE_ID_MAX] = engine_ids(engine, &n_ids);
         if (ids == NULL)

@@ -171,7 +171,8 @@ def main():
             # phase 2: three workers, once they share the endpoints 2/2/2
             for n in range(3):
                 start_worker(n + 1)
-            wait_until("three workers share the endpoints",
+            # evenly (2/2/2): a worker owning two more than another gives back
+            wait_until("three workers share the endpoints evenly",
                        lambda: sorted(owners(db).values()) == [2, 2, 2] and None not in owners(db), 30)
             first, t0 = burst("three")
             wait_until("three workers deliver the burst", lambda: delivered("three", first) >= want("three"), 60)

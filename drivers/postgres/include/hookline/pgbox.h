@@ -187,7 +187,9 @@ typedef struct hl_pg_sync_result {
  *      configurations; remove endpoints marked removed;
  *   3. claim endpoints that are unowned or whose owner's lease expired, up
  *      to ceil(endpoints / live workers); release idle ones beyond that
- *      share + 1.
+ *      share when it owns more than share + 1, or more than the share
+ *      while another live worker owns at least two fewer (so ownership
+ *      converges to within one endpoint of even).
  * `result` may be NULL. Errors: storage, the engine's, HL_E_CALLBACK.
  */
 HL_API hl_code hl_pg_sync(hl_pg *pg, hl_engine *engine, uint64_t now_ms,
