@@ -9,7 +9,7 @@
 #include <time.h>
 
 static const cli_opt_spec GLOBAL[] = {
-    {"db", 1},       {"json", 0},    {"allow-http", 0}, {"ca-file", 1},
+    {"db", 1},       {"store", 1},   {"json", 0},    {"allow-http", 0}, {"ca-file", 1},
     {"allow-cidr", 1}, {"allow-port", 1}, {NULL, 0},
 };
 
@@ -36,7 +36,7 @@ static int global_option(cli *c, const char *name, const char *value)
 {
     char *end;
     long port;
-    if (!strcmp(name, "db"))
+    if (!strcmp(name, "db") || !strcmp(name, "store"))
         c->db = value;
     else if (!strcmp(name, "json"))
         c->json = 1;
@@ -195,7 +195,9 @@ const char *cli_time(uint64_t ms, char *buf, size_t cap)
 
 const char *cli_db_path(const cli *c)
 {
-    const char *env = getenv("HOOKLINE_DB");
+    const char *env = getenv("HOOKLINE_STORE");
+    if (!(env && *env))
+        env = getenv("HOOKLINE_DB");
     return c->db ? c->db : env && *env ? env : "hookline.db";
 }
 
@@ -212,15 +214,25 @@ int cli_open_worker(const cli *c, hl_worker **w, hl_attempt_fn on_attempt, void 
         o.url.n_allow_ports = c->n_allow_ports;
     }
     o.ca_file = c->ca_file;
+    o.lease_ms = c->lease_ms;
+    if (c->max_connections)
+        o.max_connections = c->max_connections;
     o.on_attempt = on_attempt;
     o.attempt_user = user;
     if (hl_worker_open(w, &o, NULL, &err) != HL_OK) {
         char what[512];
-        snprintf(what, sizeof what, "opening %s", o.db_path);
+        /* a PostgreSQL URL may hold a password: never print it */
+        snprintf(what, sizeof what, "opening %s",
+                 cli_is_postgres(o.db_path) ? "the PostgreSQL store" : o.db_path);
         if (err.code == HL_E_STORE_BUSY)
             fprintf(stderr, "hookline: a worker (hookline run) owns %s; stop it for this command "
                             "(hookline send works beside it)\n", o.db_path);
         return cli_fail(what, &err);
     }
     return 0;
+}
+
+int cli_is_postgres(const char *store)
+{
+    return store && (!strncmp(store, "postgres://", 11) || !strncmp(store, "postgresql://", 13));
 }

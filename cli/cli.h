@@ -26,8 +26,10 @@ typedef struct cli_opt_spec {
 
 typedef struct cli {
     /* global options, accepted by every command */
-    const char *db;
+    const char *db; /* --db / --store: a file, or a postgres:// URL */
     int json;
+    uint64_t lease_ms; /* hookline run --lease-ms (PostgreSQL) */
+    unsigned int max_connections; /* hookline run --max-connections (0: default) */
     int allow_http;
     const char *ca_file;
     const char *allow_cidrs[64];
@@ -72,6 +74,8 @@ const char *cli_time(uint64_t ms, char *buf, size_t cap);
 
 /* The outbox file: --db, else $HOOKLINE_DB, else ./hookline.db. */
 const char *cli_db_path(const cli *c);
+/* 1 when the store is a PostgreSQL URL. */
+int cli_is_postgres(const char *store);
 /* Open the worker on --db with the global SSRF allowances. */
 int cli_open_worker(const cli *c, hl_worker **w, hl_attempt_fn on_attempt, void *user);
 
@@ -86,5 +90,6 @@ int cmd_status(cli *c, int argc, char **argv);
 int cmd_attempts(cli *c, int argc, char **argv);
 int cmd_dlq(cli *c, int argc, char **argv);
 int cmd_demo(cli *c, int argc, char **argv);
+int cmd_migrate(cli *c, int argc, char **argv);
 
 #endif

@@ -87,7 +87,8 @@ static uint64_t mono_ms(void)
 int cmd_run(cli *c, int argc, char **argv)
 {
     static const cli_opt_spec SPEC[] = {
-        {"metrics-addr", 1}, {"until-idle", 0}, {"duration", 1}, {NULL, 0}};
+        {"metrics-addr", 1}, {"until-idle", 0}, {"duration", 1}, {"lease-ms", 1}, {"max-connections", 1}, {NULL, 0}};
+    long long lease, conns;
     run_state st;
     hl_worker *w = NULL;
     hl_metrics_server *server = NULL;
@@ -98,8 +99,14 @@ int cmd_run(cli *c, int argc, char **argv)
     int rc = cli_parse(c, argc, argv, SPEC), show_progress;
     if (rc)
         return rc;
-    if ((duration = cli_opt_int(c, "duration", 0)) < 0)
+    if ((duration = cli_opt_int(c, "duration", 0)) < 0 ||
+        (lease = cli_opt_int(c, "lease-ms", 0)) < 0 ||
+        (conns = cli_opt_int(c, "max-connections", 0)) < 0)
         return EXIT_USAGE;
+    if (conns > 100000)
+        return cli_usage("--max-connections wants 1..100000");
+    c->lease_ms = (uint64_t)lease;
+    c->max_connections = (unsigned int)conns;
     memset(&st, 0, sizeof st);
     st.c = c;
     hl_metrics_init(&st.metrics);
@@ -123,6 +130,15 @@ int cmd_run(cli *c, int argc, char **argv)
     while (!stop_requested) {
         uint64_t now = mono_ms();
         if (hl_worker_run_once(w, 200, NULL, &err) != HL_OK) {
+            if (hl_worker_is_shared(w) && err.code >= HL_E_STORE_FULL &&
+                err.code <= HL_E_STORE_UNAVAILABLE && err.code != HL_E_STORE_SCHEMA) {
+                /* the database is away or refusing: say so, wait, go on */
+                struct timespec pause = {0, 500 * 1000 * 1000};
+                fprintf(stderr, "hookline: %s (%s); retrying\n", err.message,
+                        hl_code_name(err.code));
+                nanosleep(&pause, NULL);
+                continue;
+            }
             rc = cli_fail("delivering", &err);
             break;
         }
@@ -148,4 +164,25 @@ int cmd_run(cli *c, int argc, char **argv)
     hl_metrics_server_stop(server);
     hl_worker_close(w);
     return rc;
+}
+
+int cmd_migrate(cli *c, int argc, char **argv)
+{
+    static const cli_opt_spec SPEC[] = {{NULL, 0}};
+    hl_error err = HL_ERROR_INIT;
+    int from = 0, to = 0;
+    int rc = cli_parse(c, argc, argv, SPEC);
+    if (rc)
+        return rc;
+    if (!cli_is_postgres(cli_db_path(c)))
+        return cli_usage("migrate wants --store postgres://... (an SQLite file migrates itself)");
+    if (hl_worker_migrate(cli_db_path(c), &from, &to, &err) != HL_OK)
+        return cli_fail("migrating the PostgreSQL store", &err);
+    if (c->json)
+        cli_print_json(json_pack("{s:i, s:i}", "from_version", from, "to_version", to));
+    else if (from == to)
+        fprintf(stderr, "schema hookline is at version %d: nothing to do\n", to);
+    else
+        fprintf(stderr, "schema hookline migrated from version %d to %d\n", from, to);
+    return 0;
 }

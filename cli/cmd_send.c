@@ -71,12 +71,14 @@ static void report_bad(const cli *c, size_t number, const char *why)
  * checks refuse (bad type, id, data) is reported as a bad line, taken out,
  * and the rest submitted again; any other failure (storage) stops: returns
  * 1 with `err` set. */
-static int flush_chunk(const cli *c, hl_outbox *ob, pending *p, size_t *enqueued, size_t *bad,
-                       hl_error *err)
+static int flush_chunk(const cli *c, hl_outbox *ob, hl_worker *w, pending *p, size_t *enqueued,
+                       size_t *bad, hl_error *err)
 {
     while (p->n > 0) {
         size_t failed = 0;
-        hl_code rc = hl_outbox_submit(ob, p->events, p->n, 0, NULL, &failed, err);
+        /* the file's inbox, or hookline.events in PostgreSQL */
+        hl_code rc = w ? hl_worker_submit(w, p->events, p->n, NULL, &failed, err)
+                       : hl_outbox_submit(ob, p->events, p->n, 0, NULL, &failed, err);
         if (rc == HL_OK) {
             *enqueued += p->n;
             break;
@@ -165,6 +167,7 @@ static const char *take_line(char *line, size_t number, pending *p)
 
 int cmd_send(cli *c, int argc, char **argv)
 {
+    hl_worker *w = NULL;
     static const cli_opt_spec SPEC[] = {{NULL, 0}};
     FILE *in = stdin;
     hl_outbox *ob = NULL;
@@ -182,7 +185,9 @@ int cmd_send(cli *c, int argc, char **argv)
         fprintf(stderr, "hookline: cannot open %s\n", c->pos[0]);
         return 1;
     }
-    if (!(p = calloc(1, sizeof *p)) || hl_outbox_open(&ob, cli_db_path(c), NULL, &err) != HL_OK) {
+    if (!(p = calloc(1, sizeof *p)) ||
+        (cli_is_postgres(cli_db_path(c)) ? cli_open_worker(c, &w, NULL, NULL) != 0
+                                         : hl_outbox_open(&ob, cli_db_path(c), NULL, &err) != HL_OK)) {
         free(p);
         if (in != stdin)
             fclose(in);
@@ -204,12 +209,12 @@ int cmd_send(cli *c, int argc, char **argv)
             report_bad(c, number, why);
             continue;
         }
-        if (p->n == CHUNK && flush_chunk(c, ob, p, &enqueued, &bad, &err)) {
+        if (p->n == CHUNK && flush_chunk(c, ob, w, p, &enqueued, &bad, &err)) {
             rc = cli_fail("enqueueing", &err);
             break;
         }
     }
-    if (!rc && flush_chunk(c, ob, p, &enqueued, &bad, &err))
+    if (!rc && flush_chunk(c, ob, w, p, &enqueued, &bad, &err))
         rc = cli_fail("enqueueing", &err);
     pending_clear(p);
     free(p);
@@ -217,6 +222,7 @@ int cmd_send(cli *c, int argc, char **argv)
     if (in != stdin)
         fclose(in);
     hl_outbox_close(ob);
+    hl_worker_close(w);
     if (c->json)
         cli_print_json(json_pack("{s:I, s:I}", "enqueued", (json_int_t)enqueued, "rejected_lines",
                                  (json_int_t)bad));

@@ -76,12 +76,12 @@ int cmd_status(cli *c, int argc, char **argv)
         return cli_usage("usage: hookline status BATCH_ID");
     if ((rc = cli_open_worker(c, &w, NULL, NULL)) != 0)
         return rc;
-    if (hl_outbox_batch_get(hl_worker_outbox(w), c->pos[0], &b, &err) != HL_OK) {
+    if (hl_worker_batch_get(w, c->pos[0], &b, &err) != HL_OK) {
         rc = cli_fail("batch status", &err);
     } else {
         print_batch(c, &b);
         q.batch_id = c->pos[0];
-        if (hl_outbox_attempts(hl_worker_outbox(w), &q, print_attempt, &a, &err) != HL_OK)
+        if (hl_worker_attempts(w, &q, print_attempt, &a, &err) != HL_OK)
             rc = cli_fail("reading attempts", &err);
     }
     hl_worker_close(w);
@@ -110,7 +110,7 @@ int cmd_attempts(cli *c, int argc, char **argv)
     q.since_ms = since ? hl_worker_now(w) - (uint64_t)since * 1000u : 0;
     q.limit = (size_t)limit;
     q.newest_first = 1;
-    if (hl_outbox_attempts(hl_worker_outbox(w), &q, print_attempt, &a, &err) != HL_OK)
+    if (hl_worker_attempts(w, &q, print_attempt, &a, &err) != HL_OK)
         rc = cli_fail("reading attempts", &err);
     else if (!a.n && !c->json)
         fprintf(stderr, "no attempts recorded\n");
@@ -148,7 +148,7 @@ int cmd_dlq(cli *c, int argc, char **argv)
     if ((rc = cli_open_worker(c, &w, NULL, NULL)) != 0)
         return rc;
     if (!strcmp(verb, "list")) {
-        if (hl_outbox_dead_letters(hl_worker_outbox(w), cli_opt(c, "endpoint"), 0, (size_t)limit,
+        if (hl_worker_dead_letters(w, cli_opt(c, "endpoint"), 0, (size_t)limit,
                                    print_dead, c, &total, &err) != HL_OK)
             rc = cli_fail("listing dead letters", &err);
         else if (!c->json)
@@ -157,8 +157,8 @@ int cmd_dlq(cli *c, int argc, char **argv)
         hl_outbox_batch b;
         char *body = NULL;
         size_t len = 0;
-        if (hl_outbox_batch_get(hl_worker_outbox(w), batch, &b, &err) != HL_OK ||
-            hl_outbox_batch_body(hl_worker_outbox(w), batch, &body, &len, &err) != HL_OK) {
+        if (hl_worker_batch_get(w, batch, &b, &err) != HL_OK ||
+            hl_worker_batch_body(w, batch, &body, &len, &err) != HL_OK) {
             rc = cli_fail("reading the batch", &err);
         } else if (c->json) {
             json_t *o = batch_json(&b);

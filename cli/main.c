@@ -42,7 +42,14 @@ static const command COMMANDS[] = {
      "  their number and skipped; exit 1 if there were any.\n"},
     {"run", cmd_run,
      "hookline run [--metrics-addr 127.0.0.1:9464] [--until-idle] [--duration SECONDS]\n"
-     "  Deliver until SIGTERM/SIGINT, then finish what is in flight.\n"},
+     "             [--lease-ms N]   (PostgreSQL: this worker's lease, default 30000)\n"
+     "             [--max-connections N]   (attempts in flight at once, default 64)\n"
+     "  Deliver until SIGTERM/SIGINT, then finish what is in flight. With --store\n"
+     "  postgres://... any number of workers on any hosts share the work.\n"},
+    {"migrate", cmd_migrate,
+     "hookline migrate --store postgresql://USER:PASS@HOST/DB\n"
+     "  Create or upgrade the PostgreSQL schema `hookline` (idempotent). Workers, the\n"
+     "  application's INSERTs and every command then share that database.\n"},
     {"status", cmd_status, "hookline status BATCH_ID\n  A batch's state and its attempts.\n"},
     {"attempts", cmd_attempts,
      "hookline attempts [--endpoint ID] [--batch ID] [--since SECONDS] [--limit N]\n"
@@ -62,7 +69,8 @@ static const command COMMANDS[] = {
 };
 
 static const char GLOBAL_HELP[] =
-    "global options: --db PATH (default $HOOKLINE_DB or ./hookline.db)  --json\n"
+    "global options: --db PATH | --store PATH-OR-postgres://URL (default $HOOKLINE_STORE,\n"
+    "                $HOOKLINE_DB or ./hookline.db)  --json\n"
     "                --allow-cidr CIDR --allow-port N --allow-http  (SSRF allowances; the\n"
     "                default refuses internal addresses and ports other than 443)\n"
     "                --ca-file PEM (an extra CA bundle)\n"

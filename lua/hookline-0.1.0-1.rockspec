@@ -47,6 +47,7 @@ build = {
             "../drivers/curl/dispatcher.c",
             "../drivers/curl/ssrf_curl.c",
             "../drivers/worker/worker.c",
+            "../drivers/worker/worker_pg.c",
             "../core/src/abi.c",
             "../core/src/codec.c",
             "../core/src/dedupe.c",

@@ -7,6 +7,7 @@ up without editing this file.
 """
 
 import glob
+import subprocess
 import os
 import re
 import shutil
@@ -29,6 +30,24 @@ DRIVER_SQLITE_INCLUDE = os.path.join(DRIVER_SQLITE, "include")
 DRIVER_CURL = os.path.join(ROOT, "drivers", "curl")
 DRIVER_WORKER = os.path.join(ROOT, "drivers", "worker")
 DRIVERS = [NET, DRIVER_SQLITE, DRIVER_CURL, DRIVER_WORKER]
+# The PostgreSQL store (hookline.Worker("postgresql://...")), when libpq is
+# installed (pkg-config libpq); without it the worker refuses such URLs.
+DRIVER_POSTGRES = os.path.join(ROOT, "drivers", "postgres")
+
+
+def libpq():
+    """(include dirs, found) from pkg-config."""
+    try:
+        out = subprocess.run(["pkg-config", "--cflags-only-I", "libpq"], capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return [], False
+    return [f[2:] for f in out.split() if f.startswith("-I")], True
+
+
+PQ_INCLUDE, HAVE_PQ = libpq()
+if HAVE_PQ:
+    DRIVERS.append(DRIVER_POSTGRES)
 
 
 def version():
@@ -89,10 +108,11 @@ extension = Extension(
     depends=headers(),
     include_dirs=[CORE_INCLUDE, CORE_SRC]
     + [os.path.join(d, "include") for d in DRIVERS]
-    + [DRIVER_CURL, GLUE],
+    + [DRIVER_CURL, GLUE] + PQ_INCLUDE,
+    define_macros=[("HL_WITH_POSTGRES", "1")] if HAVE_PQ else [],
     # curl: the SSRF check's URL parsing and the dispatcher; sqlite3: the
     # seen-id store and the outbox
-    libraries=["crypto", "jansson", "curl", "sqlite3"],
+    libraries=["crypto", "jansson", "curl", "sqlite3"] + (["pq"] if HAVE_PQ else []),
     extra_link_args=["-Wl,--version-script=" + os.path.join(GLUE, "exports.map")],
     extra_compile_args=[
         "-std=c11",

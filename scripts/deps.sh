@@ -13,6 +13,8 @@ PACKAGES=(
     python3 python3-dev python3-venv python3-setuptools python3-wheel python3-pip
     python3-pytest python3-hypothesis python3-flask python3-requests python3-cryptography
     python3-django python3-starlette python3-fastapi python3-uvicorn python3-httpx
+    # the PostgreSQL outbox: a real server for the tests, psycopg for hookline.pg
+    postgresql python3-psycopg
     # Lua 5.4 and OpenResty's LuaJIT, nginx with the Lua module
     lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-cjson luarocks
     nginx libnginx-mod-http-lua

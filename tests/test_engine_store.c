@@ -346,12 +346,91 @@ static void test_restore_dead_letter_and_free_with_timers(void **state)
     hl_engine_free(e);
 }
 
+/* Releasing an endpoint drops it and its batches from memory only: no
+ * store call, counters back to zero, and the store's copy restores into
+ * another engine (how a PostgreSQL worker hands an endpoint over). */
+static void test_release_endpoint(void **state)
+{
+    (void)state;
+    struct mem_store *s = calloc(1, sizeof *s);
+    hl_engine *e = engine_with_store(s, 21);
+    add_endpoints(e);
+    hl_event ev = HL_EVENT_INIT;
+    ev.type = "k.x";
+    ev.ordering_key = "key1";
+    for (int i = 0; i < 5; i++) /* k: ordered batches (one queued, others held/open) */
+        assert_int_equal(hl_engine_enqueue(e, &ev, T0, NULL, NULL, 0, NULL), HL_OK);
+    ev.ordering_key = NULL;
+    ev.type = "a.y";
+    assert_int_equal(hl_engine_enqueue(e, &ev, T0, NULL, NULL, 0, NULL), HL_OK);
+    hl_action a = next(e, T0 + 2 * SEC);
+    assert_int_equal(a.kind, HL_ACTION_SEND);
+    /* in flight: refused */
+    assert_int_equal(hl_endpoint_release(e, a.endpoint_id, NULL), HL_E_BATCH_STATE);
+    char sent_to[8];
+    strcpy(sent_to, a.endpoint_id);
+    assert_int_equal(report(e, a.batch_id, 200, HL_FAILURE_NONE, NULL, T0 + 2 * SEC), HL_OK);
+    int changes = s->changes, begins = s->begins;
+    size_t n = s->n;
+    assert_int_equal(hl_endpoint_release(e, "k", NULL), HL_OK);
+    assert_int_equal(hl_endpoint_release(e, "k", NULL), HL_E_ENDPOINT_UNKNOWN);
+    assert_int_equal(s->changes, changes);
+    assert_int_equal(s->begins, begins);
+    assert_int_equal(s->n, n);
+    hl_engine_stats st;
+    hl_engine_stats_get(e, &st);
+    assert_int_equal(st.endpoints, 1);
+    /* only "a"'s batches are left, and the counters agree with its info */
+    hl_endpoint_info ai;
+    assert_int_equal(hl_endpoint_info_get(e, "a", &ai, NULL), HL_OK);
+    size_t left = 0;
+    for (int i = 0; i < HL_BATCH__SENTINEL; i++)
+        left += st.batches[i];
+    assert_int_equal(left, ai.pending_batches);
+    (void)sent_to;
+    /* a dead letter of the released endpoint goes too */
+    hl_endpoint_options o = ep_opts("https://d/");
+    add_ep(e, "d", &o, T0);
+    assert_int_equal(hl_engine_enqueue_to(e, "d", &ev, T0, NULL, 0, NULL), HL_OK);
+    assert_int_equal(hl_endpoint_remove(e, "d", T0, NULL), HL_OK); /* dead-letters it */
+    assert_int_equal(hl_engine_dead_letter_count(e), 1);
+    add_ep(e, "d", &o, T0);
+    assert_int_equal(hl_endpoint_release(e, "d", NULL), HL_OK);
+    assert_int_equal(hl_engine_dead_letter_count(e), 0);
+    /* the released endpoint's rows restore elsewhere */
+    hl_engine *e2 = new_engine(5);
+    hl_endpoint_options k = ep_opts("https://k/");
+    k.ordering = HL_ORDERING_KEY;
+    add_ep(e2, "k", &k, T0);
+    size_t restored = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        struct rec *r = &s->recs[i];
+        if (r->removed || strcmp(r->endpoint_id, "k") != 0)
+            continue;
+        hl_batch_info bi = r->info;
+        bi.batch_id = r->id;
+        bi.endpoint_id = r->endpoint_id;
+        bi.ordering_key = r->has_key ? r->key : NULL;
+        bi.body = r->body;
+        bi.body_len = r->body_len;
+        bi.dead_reason = NULL;
+        assert_int_equal(hl_engine_restore_batch(e2, &bi, T0 + 3 * SEC, NULL), HL_OK);
+        restored++;
+    }
+    assert_true(restored >= 2);
+    hl_engine_free(e2);
+    hl_engine_free(e);
+    free_store(s);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crash_and_restore),
         cmocka_unit_test(test_store_failure_stops_engine),
         cmocka_unit_test(test_restore_dead_letter_and_free_with_timers),
+        cmocka_unit_test(test_release_endpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

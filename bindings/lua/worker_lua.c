@@ -893,7 +893,7 @@ static int w_batch(lua_State *L)
     worker_ud *ud = check_worker(L);
     hl_outbox_batch b;
     hl_error err = HL_ERROR_INIT;
-    if (hl_outbox_batch_get(hl_worker_outbox(ud->w), luaL_checkstring(L, 2), &b, &err) != HL_OK)
+    if (hl_worker_batch_get(ud->w, luaL_checkstring(L, 2), &b, &err) != HL_OK)
         return hll_fail_err(L, &err);
     push_batch(L, &b);
     return 1;
@@ -950,7 +950,7 @@ static int w_attempts(lua_State *L)
         q.since_ms = since;
     }
     lua_newtable(L);
-    if (hl_outbox_attempts(hl_worker_outbox(ud->w), &q, attempt_one, L, &err) != HL_OK)
+    if (hl_worker_attempts(ud->w, &q, attempt_one, L, &err) != HL_OK)
         return hll_fail_err(L, &err);
     return 1;
 }
@@ -987,7 +987,7 @@ static int w_dead_letters(lua_State *L)
         lua_pop(L, 1);
     }
     lua_newtable(L);
-    if (hl_outbox_dead_letters(hl_worker_outbox(ud->w), ep, 0, limit, batch_one, L, NULL,
+    if (hl_worker_dead_letters(ud->w, ep, 0, limit, batch_one, L, NULL,
                                &err) != HL_OK)
         return hll_fail_err(L, &err);
     return 1;
@@ -1030,7 +1030,7 @@ static int w_status(lua_State *L)
     worker_ud *ud = check_worker(L);
     hl_outbox_counts k;
     hl_error err = HL_ERROR_INIT;
-    if (hl_outbox_counts_get(hl_worker_outbox(ud->w), &k, &err) != HL_OK)
+    if (hl_worker_counts_get(ud->w, &k, &err) != HL_OK)
         return hll_fail_err(L, &err);
     lua_createtable(L, 0, 6);
     lua_createtable(L, 0, HL_BATCH__SENTINEL);

@@ -279,13 +279,15 @@ int hlpy_dedupe_init(PyObject *module)
 {
     static const int STORE_CODES[] = {HL_E_STORE_IO,       HL_E_STORE_CORRUPT,
                                       HL_E_STORE_READONLY, HL_E_STORE_NO_SPACE,
-                                      HL_E_STORE_BUSY,     HL_E_STORE_SCHEMA};
+                                      HL_E_STORE_BUSY,     HL_E_STORE_SCHEMA,
+                                      HL_E_STORE_UNAVAILABLE};
     PyObject *store_error, *store_full;
 
     store_error = hlpy_add_error(
         module, "StoreError", hlpy_error_root(), "store_io",
         "A seen-id store (or another durable store) failed: `.code` is store_io, "
-        "store_corrupt, store_readonly, store_no_space, store_busy, store_schema or store_full. "
+        "store_corrupt, store_readonly, store_no_space, store_busy, store_schema, store_unavailable (the database "
+        "server) or store_full. "
         "Nothing was marked: answer so that the sender retries (503).");
     if (store_error == NULL)
         return -1;

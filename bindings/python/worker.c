@@ -876,7 +876,7 @@ static PyObject *Worker_batch(WorkerObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "s", &id))
         return NULL;
     ENTER(self);
-    hl_code c = hl_outbox_batch_get(hl_worker_outbox(self->w), id, &b, &err);
+    hl_code c = hl_worker_batch_get(self->w, id, &b, &err);
     worker_leave(self);
     if (c != HL_OK)
         return hlpy_raise(c, &err);
@@ -924,7 +924,7 @@ static PyObject *Worker_attempts(WorkerObject *self, PyObject *args)
         Py_DECREF(list);
         return NULL;
     }
-    hl_code c = hl_outbox_attempts(hl_worker_outbox(self->w), &q, attempt_one, list, &err);
+    hl_code c = hl_worker_attempts(self->w, &q, attempt_one, list, &err);
     worker_leave(self);
     if (c != HL_OK) {
         Py_DECREF(list);
@@ -949,7 +949,7 @@ static PyObject *Worker_dead_letters(WorkerObject *self, PyObject *args)
         Py_DECREF(list);
         return NULL;
     }
-    hl_code c = hl_outbox_dead_letters(hl_worker_outbox(self->w), ep, 0, (size_t)limit,
+    hl_code c = hl_worker_dead_letters(self->w, ep, 0, (size_t)limit,
                                        batch_one, list, NULL, &err);
     worker_leave(self);
     if (c != HL_OK) {
@@ -1022,7 +1022,7 @@ static PyObject *Worker_counts(WorkerObject *self, PyObject *unused)
     hl_outbox_counts k;
     hl_error err = HL_ERROR_INIT;
     ENTER(self);
-    hl_code c = hl_outbox_counts_get(hl_worker_outbox(self->w), &k, &err);
+    hl_code c = hl_worker_counts_get(self->w, &k, &err);
     worker_leave(self);
     if (c != HL_OK)
         return hlpy_raise(c, &err);
@@ -1142,6 +1142,24 @@ static PyTypeObject WorkerType = {
 
 /* ------------------------------------------------------------ inbox */
 
+/* pg_migrate(url) -> (from, to): create or upgrade the PostgreSQL schema. */
+static PyObject *pg_migrate(PyObject *mod, PyObject *args)
+{
+    const char *url;
+    int from = 0, to = 0;
+    hl_error err = HL_ERROR_INIT;
+    hl_code c;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "s", &url))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    c = hl_worker_migrate(url, &from, &to, &err);
+    Py_END_ALLOW_THREADS
+    if (c != HL_OK)
+        return hlpy_raise(c, &err);
+    return Py_BuildValue("(ii)", from, to);
+}
+
 /* outbox_submit(path, [event tuples]) -> [ids]: hand events to the worker
  * that owns the file (another process), durable when this returns. */
 static PyObject *outbox_submit(PyObject *mod, PyObject *args)
@@ -1168,12 +1186,24 @@ static PyObject *outbox_submit(PyObject *mod, PyObject *args)
     }
     clock_gettime(CLOCK_REALTIME, &ts);
     Py_BEGIN_ALLOW_THREADS
-    c = hl_outbox_open(&ob, path, NULL, &err);
-    if (c == HL_OK)
-        c = hl_outbox_submit(ob, evs, (size_t)n,
-                             (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u, ids,
-                             &failed, &err);
-    hl_outbox_close(ob);
+    if (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0) {
+        /* PostgreSQL: into hookline.events, through a worker handle that
+         * only connects (it claims nothing) */
+        hl_worker_options o = HL_WORKER_OPTIONS_INIT;
+        hl_worker *w = NULL;
+        o.db_path = path;
+        c = hl_worker_open(&w, &o, NULL, &err);
+        if (c == HL_OK)
+            c = hl_worker_submit(w, evs, (size_t)n, ids, &failed, &err);
+        hl_worker_close(w);
+    } else {
+        c = hl_outbox_open(&ob, path, NULL, &err);
+        if (c == HL_OK)
+            c = hl_outbox_submit(ob, evs, (size_t)n,
+                                 (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u,
+                                 ids, &failed, &err);
+        hl_outbox_close(ob);
+    }
     Py_END_ALLOW_THREADS
     if (c != HL_OK) {
         hlpy_raise(c, &err);
@@ -1208,6 +1238,8 @@ out:
 static PyMethodDef module_functions[] = {
     {"outbox_submit", outbox_submit, METH_VARARGS,
      "outbox_submit(path, [event tuples]) -> [ids]"},
+    {"pg_migrate", pg_migrate, METH_VARARGS,
+     "pg_migrate(url) -> (from_version, to_version)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -626,6 +626,59 @@ hl_code hl_endpoint_remove(hl_engine *e, const char *endpoint_id, uint64_t now_m
     return leave(e, HL_OK, err);
 }
 
+/* Drop one batch from memory only: no store call, no state change. */
+static void batch_drop(hl_engine *e, hli_batch *b)
+{
+    hli_heap_disarm(&e->heap, &b->timer);
+    hli_list_remove(&b->qlink);
+    if (b->state == HL_BATCH_DEAD_LETTERED)
+        e->n_dlq--;
+    else {
+        e->stats.pending_events -= b->n_events;
+        e->stats.pending_body_bytes -= b->len;
+    }
+    hli_map_del(&e->batches, b->id);
+    e->stats.batches[b->state]--;
+    batch_free(b);
+}
+
+hl_code hl_endpoint_release(hl_engine *e, const char *endpoint_id, hl_error *err)
+{
+    hl_code rc = HL_OK;
+    hli_endpoint *ep = ep_find(e, endpoint_id, err, &rc);
+    if (!ep)
+        return rc;
+    if (e->failed)
+        return hli_fail(err, HL_E_ENGINE_FAILED, "engine stopped after a store failure");
+    if (ep->in_flight > 0)
+        return hli_fail(err, HL_E_BATCH_STATE, "endpoint \"%.64s\" has %u batches in flight",
+                        endpoint_id, ep->in_flight);
+    /* Bounded: every iteration takes one batch off a list. */
+    hli_link *l;
+    while ((l = hli_list_first(&ep->pending)) != NULL) {
+        hli_batch *b = HLI_CONTAINER_OF(l, hli_batch, ep_link);
+        if (ep->open == b)
+            ep->open = NULL;
+        chain_remove(ep, b);
+        hli_list_remove(&b->ep_link);
+        ep->n_pending--;
+        if (b->state == HL_BATCH_QUEUED)
+            ep->n_ready--;
+        batch_drop(e, b);
+    }
+    for (l = e->dlq.next; l != &e->dlq;) {
+        hli_batch *b = HLI_CONTAINER_OF(l, hli_batch, qlink);
+        l = l->next;
+        if (b->endpoint_id && strcmp(b->endpoint_id, ep->id) == 0)
+            batch_drop(e, b);
+    }
+    routes_unindex(e, ep);
+    hli_map_del(&e->endpoints, ep->id);
+    e->stats.endpoints--;
+    ep_destroy(e, ep);
+    return HL_OK;
+}
+
 hl_code hl_endpoint_info_get(hl_engine *e, const char *endpoint_id, hl_endpoint_info *out,
                              hl_error *err)
 {

@@ -69,6 +69,7 @@ static const struct code_text CODES[] = {
     {HL_E_CONFIG_RANGE, "config_range", "configuration value out of range"},
     {HL_E_CONFIG_MISSING, "config_missing", "required configuration field missing"},
     {HL_E_ENDPOINT_TEST_FAILED, "endpoint_test_failed", "the endpoint test request got no 2xx"},
+    {HL_E_STORE_UNAVAILABLE, "store_unavailable", "the database server is unreachable"},
     {HL_E_DELIVERY_INVALID, "delivery_invalid", "endpoint delivery options invalid"},
     {HL_E_TRANSPORT, "transport", "HTTP transport failure"},
     {HL_E_OAUTH2, "oauth2", "OAuth2 token request failed"},

@@ -94,6 +94,7 @@ struct hl_dispatcher {
     hli_xfer *xfers;   /* every live transfer */
     size_t in_flight;  /* delivery attempts not yet reported */
     int draining;
+    int held; /* hl_dispatcher_hold: take no new work */
 
     /* the step under way */
     hl_dispatch_progress *progress;
@@ -1064,6 +1065,10 @@ static hl_code end_step(hl_dispatcher *d, hl_dispatch_progress *p, hl_dispatch_p
 /* Take SEND actions while there is room; note what the engine said last. */
 static void take_work(hl_dispatcher *d, hl_dispatch_progress *p)
 {
+    if (d->held) {
+        p->engine_action = HL_ACTION_IDLE;
+        return;
+    }
     /* Bounded even if a decide callback makes failed batches due at once. */
     for (unsigned int taken = 0;; taken++) {
         hl_action a;
@@ -1085,6 +1090,12 @@ static void take_work(hl_dispatcher *d, hl_dispatch_progress *p)
         }
         start_delivery(d, &a);
     }
+}
+
+void hl_dispatcher_hold(hl_dispatcher *d, int hold)
+{
+    if (d)
+        d->held = hold != 0;
 }
 
 hl_code hl_dispatcher_step(hl_dispatcher *d, uint64_t max_wait_ms, hl_dispatch_progress *progress,

@@ -9,7 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, gmtime_r, nanosleep */
 
-#include "hookline/worker.h"
+#include "worker_internal.h"
 
 #include "hookline/net.h"
 
@@ -27,21 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-struct hl_worker {
-    hl_worker_options opts;
-    char *db_path;
-    char *ca_file;
-    hl_resolver resolver;
-    hl_url_policy *policy;
-    hl_outbox *ob;
-    hl_engine *engine;
-    hl_dispatcher *disp;
-    int lock_fd; /* flock()ed "<db>.worker-lock": one worker per file */
-    int broken;  /* a rebuild failed: try again at the next call */
-    int drained; /* hl_worker_drain ran on this dispatcher */
-    uint64_t last_prune;
-};
 
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
@@ -108,10 +93,13 @@ static char *dup_str(const char *s)
 
 /* --------------------------------------------------------- build, rebuild */
 
-static int on_restored_endpoint(void *user, const char *id, const hl_endpoint_config *cfg)
+int hlw_on_endpoint(void *user, const char *id, const hl_endpoint_config *cfg)
 {
     hl_worker *w = user;
     const hl_delivery_options *d = hl_endpoint_config_delivery(cfg);
+    /* the lease gate needs the longest attempt any endpoint may take */
+    if (d->timeout_ms > w->max_timeout_ms)
+        w->max_timeout_ms = d->timeout_ms;
     /* Without secrets (not possible through this API) deliveries fail as
      * "unconfigured" and are retried: better than refusing to start. */
     if (d->n_secrets == 0)
@@ -134,7 +122,7 @@ static hl_code build(hl_worker *w, size_t *restored, hl_error *err)
     hl_code rc;
 
     eo.seed = w->opts.seed;
-    eo.store = hl_outbox_store(w->ob);
+    eo.store = w->pg ? hlw_pg_store(w) : hl_outbox_store(w->ob);
     eo.attempt_retention_ms = w->opts.outbox.attempt_retention_ms;
     eo.in_flight_lease_ms = w->opts.in_flight_lease_ms;
     if ((rc = hl_engine_new(&w->engine, &eo, err)) != HL_OK)
@@ -152,7 +140,12 @@ static hl_code build(hl_worker *w, size_t *restored, hl_error *err)
         return rc;
     }
     w->drained = 0;
-    rc = hl_outbox_restore(w->ob, w->engine, hl_worker_now(w), on_restored_endpoint, w, restored,
+    if (w->pg) { /* endpoints come with claims (hl_worker_run_once) */
+        if (restored)
+            *restored = 0;
+        return HL_OK;
+    }
+    rc = hl_outbox_restore(w->ob, w->engine, hl_worker_now(w), hlw_on_endpoint, w, restored,
                            err);
     if (rc != HL_OK)
         teardown(w);
@@ -163,7 +156,10 @@ static hl_code rebuild(hl_worker *w, hl_error *err)
 {
     hl_code rc;
     teardown(w);
-    hl_outbox_rollback(w->ob);
+    if (w->pg)
+        hlw_pg_rollback(w);
+    else
+        hl_outbox_rollback(w->ob);
     rc = build(w, NULL, err);
     w->broken = rc != HL_OK;
     return rc;
@@ -187,7 +183,7 @@ static hl_code settle_store(hl_worker *w, hl_code rc, hl_error *err)
     hl_error why;
     if (rc != HL_E_STORE && rc != HL_E_ENGINE_FAILED)
         return rc;
-    why = *hl_outbox_last_error(w->ob);
+    why = w->pg ? hlw_pg_last_error(w) : *hl_outbox_last_error(w->ob);
     if (why.code == HL_OK)
         why.code = HL_E_STORE, snprintf(why.message, sizeof why.message, "outbox: store failed");
     (void)rebuild(w, NULL);
@@ -225,7 +221,14 @@ hl_code hl_worker_open(hl_worker **out, const hl_worker_options *opts, size_t *r
         hl_worker_close(w);
         return fail(err, HL_E_NOMEM, "out of memory for a worker");
     }
-    if ((rc = take_lock(w, err)) != HL_OK ||
+    if (hlw_is_pg_url(w->db_path)) {
+        /* PostgreSQL: many workers share the database; no file lock */
+        if ((rc = hl_url_policy_new(&w->policy, &opts->url, err)) != HL_OK ||
+            (rc = hlw_pg_open(w, err)) != HL_OK || (rc = build(w, restored, err)) != HL_OK) {
+            hl_worker_close(w);
+            return rc;
+        }
+    } else if ((rc = take_lock(w, err)) != HL_OK ||
         (rc = hl_url_policy_new(&w->policy, &opts->url, err)) != HL_OK ||
         (rc = hl_outbox_open(&w->ob, w->db_path, &opts->outbox, err)) != HL_OK ||
         (rc = build(w, restored, err)) != HL_OK) {
@@ -241,8 +244,11 @@ void hl_worker_close(hl_worker *w)
 {
     if (w == NULL)
         return;
+    if (w->pg)
+        hlw_pg_close(w); /* hands endpoints back after a clean drain */
     teardown(w);
     hl_outbox_close(w->ob);
+    hl_engine_free(w->checker);
     hl_url_policy_free(w->policy);
     if (w->lock_fd >= 0)
         close(w->lock_fd); /* releases the lock */
@@ -411,12 +417,34 @@ static hl_code registration_test(hl_worker *w, const char *endpoint_id,
                 r->status);
 }
 
+/* The store's outer transaction, whichever store it is. */
+static hl_code tx_begin(hl_worker *w, hl_error *err)
+{
+    return w->pg ? hlw_pg_begin(w, err) : hl_outbox_begin(w->ob, err);
+}
+
+static hl_code tx_commit(hl_worker *w, hl_error *err)
+{
+    return w->pg ? hlw_pg_commit(w, err) : hl_outbox_commit(w->ob, err);
+}
+
+static hl_code ep_get(hl_worker *w, const char *id, hl_endpoint_config **out,
+                      hl_disabled_reason *why, hl_error *err)
+{
+    if (w->pg)
+        return hlw_pg_endpoint_get(w, id, out, err);
+    return hl_outbox_endpoint_get(w->ob, id, out, why, err);
+}
+
 /* Save the row and change the engine in one transaction. */
 static hl_code save_endpoint(hl_worker *w, const char *endpoint_id, const hl_endpoint_config *cfg,
                              int update, hl_error *err)
 {
     uint64_t now = hl_worker_now(w);
     hl_code rc;
+    (void)update;
+    if (w->pg) /* the row is all: its owner (maybe this worker) picks it up */
+        return hlw_pg_endpoint_put(w, endpoint_id, cfg, err);
     if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
         return rc;
     if ((rc = hl_outbox_endpoint_put(w->ob, endpoint_id, cfg, now, err)) != HL_OK) {
@@ -457,6 +485,13 @@ hl_code hl_worker_endpoint_add(hl_worker *w, const char *endpoint_id, const char
         return rc;
     if (hl_endpoint_info_get(w->engine, endpoint_id, &info, NULL) == HL_OK)
         return fail(err, HL_E_ENDPOINT_EXISTS, "endpoint \"%s\" already exists", endpoint_id);
+    if (w->pg) {
+        hl_endpoint_config *there = NULL;
+        if (hlw_pg_endpoint_get(w, endpoint_id, &there, NULL) == HL_OK) {
+            hl_endpoint_config_free(there);
+            return fail(err, HL_E_ENDPOINT_EXISTS, "endpoint \"%s\" already exists", endpoint_id);
+        }
+    }
     if ((rc = prepare(w, json, len, NULL, &cfg, err)) != HL_OK)
         return rc;
     if (!(flags & HL_WORKER_SKIP_TEST))
@@ -475,7 +510,7 @@ hl_code hl_worker_endpoint_update(hl_worker *w, const char *endpoint_id, const c
     hl_code rc;
     if ((rc = ready(w, err)) != HL_OK || (rc = check_id(endpoint_id, err)) != HL_OK)
         return rc;
-    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cur, NULL, err)) != HL_OK)
+    if ((rc = ep_get(w, endpoint_id, &cur, NULL, err)) != HL_OK)
         return rc;
     rc = prepare(w, json, len, cur, &cfg, err);
     if (rc == HL_OK && !(flags & HL_WORKER_SKIP_TEST))
@@ -492,6 +527,8 @@ hl_code hl_worker_endpoint_remove(hl_worker *w, const char *endpoint_id, hl_erro
     hl_code rc;
     if ((rc = ready(w, err)) != HL_OK || (rc = check_id(endpoint_id, err)) != HL_OK)
         return rc;
+    if (w->pg) /* marked removed; its owner dead-letters its batches and deletes it */
+        return hlw_pg_endpoint_remove(w, endpoint_id, err);
     if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
         return rc;
     rc = hl_endpoint_remove(w->engine, endpoint_id, hl_worker_now(w), err);
@@ -521,6 +558,10 @@ static hl_code switch_endpoint(hl_worker *w, const char *endpoint_id, int on, hl
     hl_code rc;
     if ((rc = ready(w, err)) != HL_OK || (rc = check_id(endpoint_id, err)) != HL_OK)
         return rc;
+    if (w->pg)
+        return fail(err, HL_E_INVALID_ARGUMENT,
+                    "worker: with PostgreSQL, switch an endpoint off or on by updating its "
+                    "configuration's \"active\"");
     rc = on ? hl_endpoint_enable(w->engine, endpoint_id, hl_worker_now(w), err)
             : hl_endpoint_disable(w->engine, endpoint_id, hl_worker_now(w), err);
     return settle_store(w, rc, err);
@@ -545,12 +586,16 @@ hl_code hl_worker_endpoint_get(hl_worker *w, const char *endpoint_id, unsigned i
         return rc;
     if (json == NULL || endpoint_id == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "worker: endpoint_get: NULL argument");
-    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cfg, NULL, err)) != HL_OK)
+    if ((rc = ep_get(w, endpoint_id, &cfg, NULL, err)) != HL_OK)
         return rc;
     rc = hl_endpoint_config_to_json(cfg, flags, json, NULL, err);
     hl_endpoint_config_free(cfg);
-    if (rc == HL_OK && info && (rc = hl_endpoint_info_get(w->engine, endpoint_id, info, err)) !=
-                                   HL_OK) {
+    if (rc == HL_OK && info && w->pg &&
+        hl_endpoint_info_get(w->engine, endpoint_id, info, NULL) != HL_OK) {
+        /* owned by another worker: only the row is known here */
+        memset(info, 0, sizeof *info);
+    } else if (rc == HL_OK && info &&
+               (rc = hl_endpoint_info_get(w->engine, endpoint_id, info, err)) != HL_OK) {
         hl_endpoint_config_json_free(*json);
         *json = NULL;
     }
@@ -587,6 +632,8 @@ hl_code hl_worker_endpoint_list(hl_worker *w, hl_worker_endpoint_fn fn, void *us
         return rc;
     if (fn == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "worker: endpoint_list: NULL callback");
+    if (w->pg)
+        return hlw_pg_endpoint_each(w, list_one, &c, err);
     return hl_outbox_endpoint_each(w->ob, list_one, &c, err);
 }
 
@@ -599,7 +646,7 @@ hl_code hl_worker_endpoint_test(hl_worker *w, const char *endpoint_id, unsigned 
         return rc;
     if (out == NULL || endpoint_id == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "worker: endpoint_test: NULL argument");
-    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cfg, NULL, err)) != HL_OK)
+    if ((rc = ep_get(w, endpoint_id, &cfg, NULL, err)) != HL_OK)
         return rc;
     rc = send_test(w, endpoint_id, cfg, flags, out, err);
     hl_endpoint_config_free(cfg);
@@ -616,7 +663,7 @@ hl_code hl_worker_rotate_secret(hl_worker *w, const char *endpoint_id, const cha
         return rc;
     if (endpoint_id == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "worker: rotate_secret: NULL endpoint id");
-    if ((rc = hl_outbox_endpoint_get(w->ob, endpoint_id, &cur, NULL, err)) != HL_OK)
+    if ((rc = ep_get(w, endpoint_id, &cur, NULL, err)) != HL_OK)
         return rc;
     if (new_secret == NULL) {
         rc = generate_secret(hl_endpoint_config_delivery(cur)->scheme, generated,
@@ -627,7 +674,8 @@ hl_code hl_worker_rotate_secret(hl_worker *w, const char *endpoint_id, const cha
         rc = hl_endpoint_config_rotate_secret(&next, cur, new_secret, HL_SECRET_DEFAULT,
                                               hl_worker_now(w), grace_ms, err);
     if (rc == HL_OK)
-        rc = hl_outbox_endpoint_put(w->ob, endpoint_id, next, hl_worker_now(w), err);
+        rc = w->pg ? hlw_pg_endpoint_put(w, endpoint_id, next, err)
+                   : hl_outbox_endpoint_put(w->ob, endpoint_id, next, hl_worker_now(w), err);
     if (rc == HL_OK)
         rc = hl_dispatcher_endpoint_set(w->disp, endpoint_id, hl_endpoint_config_delivery(next),
                                         err);
@@ -648,6 +696,23 @@ hl_code hl_worker_enqueue(hl_worker *w, const hl_event *event, size_t *routed, c
     hl_code rc;
     if ((rc = ready(w, err)) != HL_OK)
         return rc;
+    if (w->pg) {
+        /* into hookline.events: routed (to every worker's endpoints) later */
+        char ids[1][HL_ENGINE_ID_MAX];
+        if (event == NULL)
+            return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue: NULL event");
+        if (routed)
+            *routed = 0;
+        if ((rc = hlw_pg_submit(w, event, NULL, 1, ids, NULL, err)) != HL_OK)
+            return rc;
+        if (id_out && id_cap) {
+            if (strlen(ids[0]) >= id_cap)
+                return fail(err, HL_E_BUFFER_TOO_SMALL, "worker: the event id needs %zu bytes",
+                            strlen(ids[0]) + 1);
+            memcpy(id_out, ids[0], strlen(ids[0]) + 1);
+        }
+        return HL_OK;
+    }
     rc = hl_engine_enqueue(w->engine, event, hl_worker_now(w), routed, id_out, id_cap, err);
     return settle_store(w, rc, err);
 }
@@ -664,6 +729,13 @@ hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size_t n, s
         return rc;
     if (events == NULL && n > 0)
         return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue_many: NULL events");
+    if (w->pg) { /* all or nothing there: the events before a bad one are not kept */
+        size_t bad = 0;
+        rc = hlw_pg_submit(w, events, NULL, n, NULL, &bad, err);
+        if (n_done)
+            *n_done = rc == HL_OK ? n : 0;
+        return rc;
+    }
     if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
         return rc;
     now = hl_worker_now(w);
@@ -693,9 +765,12 @@ hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events, const char *c
         return rc;
     if ((events == NULL || endpoint_ids == NULL) && n > 0)
         return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue_to: NULL events or endpoint ids");
-    if (w->ob == NULL) /* a store without the local outbox routes events itself */
-        return fail(err, HL_E_INVALID_ARGUMENT,
-                    "worker: enqueue_to needs the SQLite outbox (not this store)");
+    if (w->pg) { /* into hookline.events with their targets; all or nothing */
+        rc = hlw_pg_submit(w, events, endpoint_ids, n, NULL, NULL, err);
+        if (n_done)
+            *n_done = rc == HL_OK ? n : 0;
+        return rc;
+    }
     if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
         return rc;
     now = hl_worker_now(w);
@@ -722,7 +797,10 @@ static void maybe_prune(hl_worker *w)
         return;
     w->last_prune = now;
     /* housekeeping: a failure (say, the disk is full) must not stop delivery */
-    (void)hl_outbox_prune(w->ob, now, NULL, NULL);
+    if (w->pg)
+        hlw_pg_prune(w, now);
+    else
+        (void)hl_outbox_prune(w->ob, now, NULL, NULL);
 }
 
 /* A command queued by another process (hl_outbox_command_submit). */
@@ -741,6 +819,8 @@ static hl_code apply_command(void *user, hl_outbox_command_kind kind, const char
         return hl_worker_redrive(w, target, NULL, err);
     if (kind == HL_COMMAND_PURGE)
         return hl_worker_purge(w, target, err);
+    if (w->pg) /* endpoint rows are watched, not commanded */
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: not a PostgreSQL command");
     known = hl_endpoint_info_get(w->engine, target, &info, NULL) == HL_OK;
     rc = hl_outbox_endpoint_get(w->ob, target, &cfg, &why, err);
     if (rc == HL_E_ENDPOINT_UNKNOWN) { /* the row is gone: so is the endpoint */
@@ -770,9 +850,13 @@ hl_code hl_worker_run_once(hl_worker *w, uint64_t max_wait_ms, hl_dispatch_progr
     hl_code rc;
     if ((rc = ready(w, err)) != HL_OK)
         return rc;
-    /* events other processes submitted: into batches first, so this very
-     * step can send them */
-    if (!w->drained) {
+    if (w->pg && !w->drained) {
+        /* lease, claims, commands, routing, ingestion, the lease gate */
+        if ((rc = hlw_pg_cycle(w, err)) != HL_OK)
+            return rc;
+    } else if (!w->drained) {
+        /* events other processes submitted: into batches first, so this very
+         * step can send them */
         /* endpoint changes and dead-letter operations other processes queued */
         rc = hl_outbox_commands_apply(w->ob, apply_command, w, 100, NULL, NULL, err);
         if (rc != HL_OK)
@@ -806,7 +890,8 @@ hl_code hl_worker_drain(hl_worker *w, uint64_t timeout_ms, hl_error *err)
 
 static int is_storage(hl_code rc)
 {
-    return rc >= HL_E_STORE_FULL && rc <= HL_E_STORE_SCHEMA;
+    /* the database server being away is a storage failure too: wait, go on */
+    return (rc >= HL_E_STORE_FULL && rc <= HL_E_STORE_SCHEMA) || rc == HL_E_STORE_UNAVAILABLE;
 }
 
 hl_code hl_worker_run(hl_worker *w, const volatile int *stop, hl_error *err)
@@ -842,7 +927,7 @@ hl_code hl_worker_run(hl_worker *w, const volatile int *stop, hl_error *err)
 
 /* ----------------------------------------------------------- dead letters */
 
-hl_code hl_worker_redrive(hl_worker *w, const char *batch_id, size_t *n, hl_error *err)
+static hl_code redrive_local(hl_worker *w, const char *batch_id, size_t *n, hl_error *err)
 {
     size_t done = 0;
     hl_code rc;
@@ -874,7 +959,7 @@ hl_code hl_worker_redrive(hl_worker *w, const char *batch_id, size_t *n, hl_erro
         for (size_t i = 0; i < got; i++)
             snprintf(copy[i], HL_BATCH_ID_MAX, "%s", ids[i]);
         free(ids);
-        if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK) {
+        if ((rc = tx_begin(w, err)) != HL_OK) {
             free(copy);
             return rc;
         }
@@ -885,7 +970,7 @@ hl_code hl_worker_redrive(hl_worker *w, const char *batch_id, size_t *n, hl_erro
         free(copy);
         if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
             return settle_store(w, rc, err);
-        if (hl_outbox_commit(w->ob, NULL) != HL_OK)
+        if (tx_commit(w, NULL) != HL_OK)
             return settle_store(w, HL_E_STORE, err);
         if (n)
             *n = done;
@@ -893,10 +978,100 @@ hl_code hl_worker_redrive(hl_worker *w, const char *batch_id, size_t *n, hl_erro
     }
 }
 
-hl_code hl_worker_purge(hl_worker *w, const char *batch_id, hl_error *err)
+static hl_code purge_local(hl_worker *w, const char *batch_id, hl_error *err)
 {
     hl_code rc;
     if ((rc = ready(w, err)) != HL_OK)
         return rc;
     return settle_store(w, hl_engine_purge(w->engine, batch_id, err), err);
+}
+
+hl_code hl_worker_redrive(hl_worker *w, const char *batch_id, size_t *n, hl_error *err)
+{
+    if (w && w->pg) { /* the endpoint's owner does it (hl_pg_command_submit) */
+        if (n)
+            *n = 0;
+        return hlw_pg_command(w, HL_COMMAND_REDRIVE, batch_id, err);
+    }
+    return redrive_local(w, batch_id, n, err);
+}
+
+hl_code hl_worker_purge(hl_worker *w, const char *batch_id, hl_error *err)
+{
+    if (w && w->pg)
+        return hlw_pg_command(w, HL_COMMAND_PURGE, batch_id, err);
+    return purge_local(w, batch_id, err);
+}
+
+/* Commands for the endpoints this worker owns (PostgreSQL). */
+hl_code hlw_apply_command(void *user, hl_outbox_command_kind kind, const char *target,
+                          hl_error *err)
+{
+    hl_worker *w = user;
+    if (kind == HL_COMMAND_REDRIVE)
+        return redrive_local(w, target, NULL, err);
+    if (kind == HL_COMMAND_PURGE)
+        return purge_local(w, target, err);
+    return fail(err, HL_E_INVALID_ARGUMENT, "worker: not a PostgreSQL command");
+}
+
+/* ------------------------------------------------------- reads, submit */
+
+hl_code hl_worker_submit(hl_worker *w, const hl_event *events, size_t n,
+                         char (*ids)[HL_ENGINE_ID_MAX], size_t *failed_index, hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    if (w->pg)
+        return hlw_pg_submit(w, events, NULL, n, ids, failed_index, err);
+    return hl_outbox_submit(w->ob, events, n, hl_worker_now(w), ids, failed_index, err);
+}
+
+hl_code hl_worker_batch_get(hl_worker *w, const char *batch_id, hl_outbox_batch *out,
+                            hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    return w->pg ? hlw_pg_batch_get(w, batch_id, out, err)
+                 : hl_outbox_batch_get(w->ob, batch_id, out, err);
+}
+
+hl_code hl_worker_batch_body(hl_worker *w, const char *batch_id, char **out, size_t *len,
+                             hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    return w->pg ? hlw_pg_batch_body(w, batch_id, out, len, err)
+                 : hl_outbox_batch_body(w->ob, batch_id, out, len, err);
+}
+
+hl_code hl_worker_attempts(hl_worker *w, const hl_outbox_attempt_query *q,
+                           hl_outbox_attempt_fn fn, void *user, hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    return w->pg ? hlw_pg_attempts(w, q, fn, user, err)
+                 : hl_outbox_attempts(w->ob, q, fn, user, err);
+}
+
+hl_code hl_worker_dead_letters(hl_worker *w, const char *endpoint_id, size_t offset, size_t limit,
+                               hl_outbox_batch_fn fn, void *user, size_t *total, hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    return w->pg ? hlw_pg_dead_letters(w, endpoint_id, offset, limit, fn, user, total, err)
+                 : hl_outbox_dead_letters(w->ob, endpoint_id, offset, limit, fn, user, total,
+                                          err);
+}
+
+hl_code hl_worker_counts_get(hl_worker *w, hl_outbox_counts *out, hl_error *err)
+{
+    if (w == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker is NULL");
+    return w->pg ? hlw_pg_counts(w, out, err) : hl_outbox_counts_get(w->ob, out, err);
+}
+
+int hl_worker_is_shared(const hl_worker *w)
+{
+    return w && w->pg != NULL;
 }

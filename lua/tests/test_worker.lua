@@ -70,6 +70,12 @@ local ok, err = pcall(function()
     local res, msg, code = hookline.worker(tmp .. "/outbox.db")
     eq(res, nil, "second worker")
     eq(code, "store_busy", "second worker code")
+    -- a PostgreSQL URL goes through to the shared store (nothing listens
+    -- there: a clear error, the password never in the message)
+    res, msg, code = hookline.worker("postgresql://u:pw-secret@127.0.0.1:1/db?connect_timeout=2")
+    eq(res, nil, "postgres worker")
+    eq(code, "store_unavailable", "postgres worker code")
+    eq(msg:find("pw-secret", 1, true), nil, "no password in the message")
 
     -- registration: SSRF refusal, failing test POST, success
     res, msg, code = w:add_endpoint("meta", { url = "http://169.254.169.254:" .. port .. "/x" })

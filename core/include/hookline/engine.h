@@ -443,6 +443,17 @@ HL_API hl_code hl_endpoint_disable(hl_engine *engine, const char *endpoint_id, u
                                    hl_error *err);
 
 /*
+ * hl_endpoint_release - forget an endpoint and every batch of it (its
+ * pending batches and its dead letters) from memory WITHOUT telling the
+ * store: the rows stay, for another engine to restore (a PostgreSQL
+ * worker hands an endpoint to another worker this way). Nothing is
+ * dead-lettered. Refused while one of its batches is in flight, so no
+ * outcome is lost. Errors: HL_E_ENDPOINT_UNKNOWN, HL_E_BATCH_STATE (in
+ * flight), HL_E_ENGINE_FAILED.
+ */
+HL_API hl_code hl_endpoint_release(hl_engine *engine, const char *endpoint_id, hl_error *err);
+
+/*
  * hl_endpoint_set_disabled - set an endpoint's disabled reason directly:
  * HL_DISABLED_NONE enables it (as hl_endpoint_enable), any other reason
  * disables it with that reason. Meant for restoring persisted state (an

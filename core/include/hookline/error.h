@@ -89,6 +89,8 @@ typedef enum hl_code {
     HL_E_CONFIG_RANGE = 409,         /* a configuration value out of range or not an allowed name */
     HL_E_CONFIG_MISSING = 410,       /* a required configuration field is absent */
     HL_E_ENDPOINT_TEST_FAILED = 411, /* the registration webhook.test request got no 2xx */
+    /* database servers (the PostgreSQL outbox, hookline/pgbox.h) */
+    HL_E_STORE_UNAVAILABLE = 412, /* cannot reach the database server, or the connection was lost */
     /* transport (drivers: the libcurl dispatcher; hookline/delivery.h) */
     HL_E_DELIVERY_INVALID = 500, /* endpoint delivery options rejected (header, auth, TLS, timeout) */
     HL_E_TRANSPORT = 501,        /* libcurl could not set up or run a transfer */

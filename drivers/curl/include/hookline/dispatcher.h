@@ -225,6 +225,14 @@ HL_API hl_code hl_dispatcher_step(hl_dispatcher *d, uint64_t max_wait_ms,
  */
 HL_API hl_code hl_dispatcher_wakeup(hl_dispatcher *d);
 
+/*
+ * hl_dispatcher_hold - while `hold` is non-zero, hl_dispatcher_step takes
+ * no new work from the engine (attempts in flight still finish and are
+ * reported). A PostgreSQL worker holds while its lease is too short for an
+ * attempt to end inside it.
+ */
+HL_API void hl_dispatcher_hold(hl_dispatcher *d, int hold);
+
 /* hl_dispatcher_in_flight - attempts started and not yet reported. */
 HL_API size_t hl_dispatcher_in_flight(const hl_dispatcher *d);
 

@@ -78,6 +78,15 @@ extern "C" {
  * drain_timeout_ms how long hl_worker_run waits for attempts in flight when
  *                  stopping (default 30000); unfinished ones are retried later.
  * prune_every_ms   how often run/run_once prune the outbox (default 60000).
+ * lease_ms         PostgreSQL only: this worker's lease (0: 30 s). It must
+ *                  exceed the endpoints' attempt timeouts by a good margin:
+ *                  an attempt starts only with more than its timeout + 1 s
+ *                  of lease left, and the lease is renewed every third.
+ *
+ * db_path may be a PostgreSQL URL ("postgres://..." or "postgresql://...",
+ * a libpq URI; schema created by hl_pg_migrate / `hookline migrate`): the
+ * worker then shares that database with any number of workers on any
+ * number of hosts (docs/postgres.md). The URL is never printed.
  */
 typedef struct hl_worker_options {
     unsigned int version; /* HL_WORKER_OPTIONS_VERSION */
@@ -95,11 +104,12 @@ typedef struct hl_worker_options {
     uint64_t in_flight_lease_ms;
     uint64_t drain_timeout_ms;
     uint64_t prune_every_ms;
+    uint64_t lease_ms;
 } hl_worker_options;
 
 #define HL_WORKER_OPTIONS_INIT                                                                   \
     {HL_WORKER_OPTIONS_VERSION, NULL, HL_OUTBOX_OPTIONS_INIT, HL_URL_OPTIONS_INIT, NULL, NULL,    \
-     NULL, 0, 64, NULL, NULL, NULL, 0, 30000, 60000}
+     NULL, 0, 64, NULL, NULL, NULL, 0, 30000, 60000, 0}
 
 typedef struct hl_worker hl_worker;
 
@@ -256,10 +266,13 @@ HL_API hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size
  * reach another's endpoints). To send one event to several endpoints, list
  * it once per endpoint with the same event id. ONE transaction; stops at
  * the first failure as hl_worker_enqueue_many does (`*n_done` entries were
- * enqueued and are durable).
+ * enqueued and are durable). Over PostgreSQL the events go into
+ * hookline.events with their targets, all or nothing (the owner of each
+ * endpoint delivers them; a target disabled by then lands in
+ * hookline.rejected).
  * Errors: those of hl_worker_enqueue_many, HL_E_ENDPOINT_UNKNOWN (an id
  * that is not registered), HL_E_INVALID_ARGUMENT (events or endpoint_ids
- * NULL, or a worker without the SQLite outbox).
+ * NULL).
  */
 HL_API hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events,
                                     const char *const *endpoint_ids, size_t n, size_t *n_done,
@@ -292,6 +305,52 @@ HL_API hl_code hl_worker_run(hl_worker *w, const volatile int *stop, hl_error *e
 HL_API hl_code hl_worker_drain(hl_worker *w, uint64_t timeout_ms, hl_error *err);
 
 /* ---------------------------------------------------- dead letters, status */
+
+/*
+ * hl_worker_is_shared - 1 when the worker runs over PostgreSQL (shared
+ * with other workers), 0 over an SQLite file.
+ *
+ * With PostgreSQL: a handle becomes a worker (a lease, endpoint claims) at
+ * its first hl_worker_run_once, so opening one for reads or registration
+ * claims nothing. Endpoint changes are written to the database and picked
+ * up by the endpoint's owner; enqueued events go to hookline.events and
+ * are routed by whichever worker routes next (`routed` is 0: not known
+ * yet); hl_worker_redrive / _purge queue a command for the owner (`n` 0);
+ * hl_worker_endpoint_enable / _disable are refused (update the config's
+ * "active"); hl_worker_outbox is NULL.
+ */
+HL_API int hl_worker_is_shared(const hl_worker *w);
+
+/*
+ * hl_worker_migrate - create or upgrade the PostgreSQL schema at `store`
+ * (hl_pg_migrate; idempotent). `from`/`to` may be NULL.
+ * Errors: HL_E_INVALID_ARGUMENT (not a postgres:// URL, or built without
+ * libpq), those of hl_pg_migrate.
+ */
+HL_API hl_code hl_worker_migrate(const char *store, int *from, int *to, hl_error *err);
+
+/*
+ * hl_worker_submit - hand events to the running worker(s) without
+ * enqueueing them here: hl_outbox_submit on the file, or inserts into
+ * hookline.events with PostgreSQL (checked as hl_engine_enqueue checks,
+ * ids generated; all or nothing; `ids` and `failed_index` as there).
+ */
+HL_API hl_code hl_worker_submit(hl_worker *w, const hl_event *events, size_t n,
+                                char (*ids)[HL_ENGINE_ID_MAX], size_t *failed_index,
+                                hl_error *err);
+
+/* The store's reads, whichever store it is (hl_outbox_batch_get and co.,
+ * hl_pg_batch_get and co.). */
+HL_API hl_code hl_worker_batch_get(hl_worker *w, const char *batch_id, hl_outbox_batch *out,
+                                   hl_error *err);
+HL_API hl_code hl_worker_batch_body(hl_worker *w, const char *batch_id, char **out, size_t *len,
+                                    hl_error *err);
+HL_API hl_code hl_worker_attempts(hl_worker *w, const hl_outbox_attempt_query *q,
+                                  hl_outbox_attempt_fn fn, void *user, hl_error *err);
+HL_API hl_code hl_worker_dead_letters(hl_worker *w, const char *endpoint_id, size_t offset,
+                                      size_t limit, hl_outbox_batch_fn fn, void *user,
+                                      size_t *total, hl_error *err);
+HL_API hl_code hl_worker_counts_get(hl_worker *w, hl_outbox_counts *out, hl_error *err);
 
 /*
  * hl_worker_redrive - send a dead-lettered batch again (same id and body,
