@@ -16,7 +16,7 @@
  * generated event ids. Every round uses a fresh file in a fresh directory
  * (under DIR, default "."; on the disk being measured), best of the rounds.
  *
- * Usage: bench_outbox [--quick] [--dir DIR]
+ * Usage: bench_outbox [--quick] [--dir DIR] [--only KEY]   (KEY: e.g. batched.full)
  * Prints "M outbox.<what>.<full|normal> <events/s> ev/s" lines.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -35,7 +35,13 @@
 #define TXN 1000
 
 static const char *dir = ".";
+static const char *only; /* --only KEY: measure that one (for a profiler) */
 static int quick;
+
+static int wanted(const char *key)
+{
+    return only == NULL || strcmp(only, key) == 0;
+}
 
 static double now_s(void)
 {
@@ -237,8 +243,10 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_outbox [--quick] [--dir DIR]\n");
+            fprintf(stderr, "usage: bench_outbox [--quick] [--dir DIR] [--only KEY]\n");
             return 2;
         }
     }
@@ -249,18 +257,28 @@ int main(int argc, char **argv)
     events_make(&e, n_batched);
 
     for (size_t s = 0; s < 2; s++) {
+        char kb[32], kf[32], ks[32];
         double hb = 0, fl = 0, hs = 0;
+        snprintf(kb, sizeof kb, "batched.%s", SYNCS[s].name);
+        snprintf(kf, sizeof kf, "floor.%s", SYNCS[s].name);
+        snprintf(ks, sizeof ks, "single.%s", SYNCS[s].name);
         /* alternate hookline and the floor so both see the same machine */
         for (int r = 0; r < rounds; r++) {
-            hb = best(hb, run_hookline(&e, n_batched, TXN, SYNCS[s].sync));
-            fl = best(fl, run_floor(&e, n_batched, SYNCS[s].sync));
-            hs = best(hs, run_hookline(&e, n_single[s], 1, SYNCS[s].sync));
+            if (wanted(kb))
+                hb = best(hb, run_hookline(&e, n_batched, TXN, SYNCS[s].sync));
+            if (wanted(kf))
+                fl = best(fl, run_floor(&e, n_batched, SYNCS[s].sync));
+            if (wanted(ks))
+                hs = best(hs, run_hookline(&e, n_single[s], 1, SYNCS[s].sync));
         }
-        printf("M\toutbox.batched.%s\t%.0f\tev/s\n", SYNCS[s].name, hb);
-        printf("M\toutbox.floor.%s\t%.0f\tev/s\n", SYNCS[s].name, fl);
-        printf("M\toutbox.single.%s\t%.0f\tev/s\n", SYNCS[s].name, hs);
+        if (wanted(kb))
+            printf("M\toutbox.%s\t%.0f\tev/s\n", kb, hb);
+        if (wanted(kf))
+            printf("M\toutbox.%s\t%.0f\tev/s\n", kf, fl);
+        if (wanted(ks))
+            printf("M\toutbox.%s\t%.0f\tev/s\n", ks, hs);
     }
-    {
+    if (wanted("memory")) {
         double m = 0;
         for (int r = 0; r < rounds; r++)
             m = best(m, run_memory(&e, n_batched));
