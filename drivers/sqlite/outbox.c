@@ -111,6 +111,7 @@ struct hl_outbox {
     hl_outbox_options opts;
     int depth;  /* nesting of begin/commit */
     int broken; /* a hook failed: rolled back; refuse until hl_outbox_rollback */
+    int lazy;   /* synchronous is NORMAL for the open hl_outbox_begin_lazy transaction */
     hl_error last;
 };
 
@@ -151,12 +152,25 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 
 /* ------------------------------------------------------------ transactions */
 
+/* After a lazy transaction: back to FULL (outside any transaction, where
+ * SQLite applies it). Kept pending if it fails: the next begin retries. */
+static int restore_sync(hl_outbox *ob)
+{
+    if (!ob->lazy || !sqlite3_get_autocommit(ob->db))
+        return ob->lazy ? -1 : 0;
+    if (sqlite3_exec(ob->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    ob->lazy = 0;
+    return 0;
+}
+
 /* A hook failed: remember why, undo the transaction, refuse until reset. */
 static int hook_failed(hl_outbox *ob, int rc, const char *what)
 {
     fail_db(&ob->last, ob->db, rc, what);
     if (!sqlite3_get_autocommit(ob->db))
         run(ob->st[S_ROLLBACK]);
+    (void)restore_sync(ob);
     ob->broken = 1;
     return -1;
 }
@@ -169,6 +183,10 @@ static int st_begin(void *user)
         return -1;
     if (ob->depth++ > 0)
         return 0;
+    if (ob->lazy && restore_sync(ob) != 0) { /* never commit an event unsynced */
+        ob->depth--;
+        return hook_failed(ob, SQLITE_ERROR, "restoring synchronous=FULL");
+    }
     if ((rc = run(ob->st[S_BEGIN])) != SQLITE_OK) {
         ob->depth--;
         return hook_failed(ob, rc, "beginning a transaction");
@@ -186,6 +204,7 @@ static int st_commit(void *user)
         return 0;
     if ((rc = run(ob->st[S_COMMIT])) != SQLITE_OK)
         return hook_failed(ob, rc, "committing");
+    (void)restore_sync(ob);
     return 0;
 }
 
@@ -197,6 +216,21 @@ hl_code hl_outbox_begin(hl_outbox *ob, hl_error *err)
         return fail(err, ob->last.code ? ob->last.code : HL_E_STORE,
                     "%s", ob->last.code ? ob->last.message : "outbox: an earlier failure: roll back first");
     return HL_OK;
+}
+
+hl_code hl_outbox_begin_lazy(hl_outbox *ob, hl_error *err)
+{
+    hl_code rc;
+    if (ob == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "outbox: NULL argument");
+    if (ob->depth == 0 && !ob->broken && !ob->lazy &&
+        ob->opts.synchronous == HL_OUTBOX_SYNC_FULL &&
+        sqlite3_exec(ob->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK)
+        ob->lazy = 1;
+    rc = hl_outbox_begin(ob, err);
+    if (rc != HL_OK)
+        (void)restore_sync(ob);
+    return rc;
 }
 
 hl_code hl_outbox_commit(hl_outbox *ob, hl_error *err)
@@ -215,6 +249,7 @@ void hl_outbox_rollback(hl_outbox *ob)
         return;
     if (!sqlite3_get_autocommit(ob->db))
         run(ob->st[S_ROLLBACK]);
+    (void)restore_sync(ob);
     ob->depth = 0;
     ob->broken = 0;
 }

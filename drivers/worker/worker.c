@@ -733,16 +733,18 @@ static hl_code apply_command(void *user, hl_outbox_command_kind kind, const char
 /*
  * One delivery step without waiting, its engine calls (batches taken in
  * flight, outcomes, attempt records) in ONE outbox transaction: one commit
- * (one fsync with SYNC_FULL) per step instead of two per attempt. The step
- * never blocks, so the write lock is held briefly. A crash before the commit
+ * per step instead of two per attempt, and a lazy one (no fsync: the
+ * fsync per attempt was what bounded delivery to a few hundred attempts a
+ * second). The step never blocks, so the write lock is held briefly. A
+ * crash before the commit, or a power cut before the next synced commit,
  * forgets that step's in-flight marks and outcomes: those batches are sent
  * again after the restart (at-least-once, the same batch ids), as for any
- * attempt in flight at a crash.
+ * attempt in flight at a crash. Enqueued events are never committed lazily.
  */
 static hl_code grouped_step(hl_worker *w, hl_dispatch_progress *p, hl_error *err)
 {
     hl_code rc;
-    if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
+    if ((rc = hl_outbox_begin_lazy(w->ob, err)) != HL_OK)
         return rc;
     rc = hl_dispatcher_step(w->disp, 0, p, err);
     if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
