@@ -18,6 +18,7 @@
  *
  * Usage: bench_deliver --url URL --batch BATCH --events N [--rounds R]
  *                      [--dir DIR] [--sync full|normal]
+ * BENCH_TRACE=1 in the environment prints every step (started, finished, in flight).
  * Prints "M deliver.ev.<BATCH>[.normal] <events/s> ev/s" and
  *        "M deliver.batch.<BATCH>[.normal] <batches/s> batch/s".
  */
