@@ -112,6 +112,14 @@ if [ -x "$build/bench/bench_sign" ]; then
     "$build/bench/bench_sign" $quick >> "$meas"
     "$venv/bin/python" "$root/bench/bench_sign.py" $quick >> "$meas"
 fi
+if [ -x "$build/bench/bench_deliver" ]; then
+    log "deliver: the worker to nginx at batch sizes 1, 10, 100, against wrk"
+    bash "$root/bench/bench_deliver.sh" "$build" $quick >> "$meas" || log "deliver bench failed"
+fi
+if [ -x "$build/bench/bench_outbox" ]; then
+    log "outbox: durable enqueue, single and batched transactions, against raw sqlite3"
+    "$build/bench/bench_outbox" $quick --dir "$build" >> "$meas"
+fi
 if [ -x "$build/bench/bench_engine" ]; then
     log "engine: cost per event at 1e4, 1e5, 1e6 pending"
     "$build/bench/bench_engine" $quick >> "$meas"

@@ -62,6 +62,7 @@ build = {
             "../core/src/engine_map.c",
             "../core/src/error.c",
             "../core/src/event_peek.c",
+            "../core/src/json_canonical.c",
             "../core/src/mac.c",
             "../core/src/metrics.c",
             "../core/src/retry_after.c",

@@ -122,6 +122,62 @@ static void test_id_escaping_and_scalar_data(void **state)
     hl_engine_free(e);
 }
 
+/* Data already in compact form is copied as it is (no parse-and-print round
+ * trip); everything else goes through jansson. Either way the event carries
+ * exactly jansson's compact form of the data, or is refused. */
+static void test_data_fast_path_matches_jansson(void **state)
+{
+    (void)state;
+    static const char *const DATA[] = {
+        "{\"to\":\"x@y.z\",\"n\":[1,-2,0,{}],\"ok\":true,\"no\":false,\"nil\":null,\"e\":\"\"}",
+        "[]", "{}", "0", "-7", "123456789012345678", "1234567890123456789", "\"caf\xc3\xa9 \xf0\x9d\x84\x9e\"",
+        "\"a/b\x7f\"", "{ \"a\" : 1 }", "-0", "1.5", "1e3", "\"\\u0041\\n\"", " [1] ",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", /* deeper than the fast path goes */
+    };
+    static const char *const BAD[] = {
+        "{\"a\":1,\"a\":2}", "01", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "[1,]", "{\"a\"}", "tru",
+        "9223372036854775808", "\"a\tb\"", "[1]x",
+    };
+    hl_engine *e = new_engine(1);
+    hl_endpoint_options o = ep_opts("https://a/");
+    o.unbatched = 1;
+    add_ep(e, "a", &o, T0);
+    for (size_t i = 0; i < sizeof DATA / sizeof DATA[0]; i++) {
+        hl_event ev = HL_EVENT_INIT;
+        char want[512];
+        json_t *j = json_loads(DATA[i], JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+        char *compact;
+        assert_non_null(j);
+        compact = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(j);
+        snprintf(want, sizeof want,
+                 "{\"id\":\"evt_%zu\",\"type\":\"t\",\"created_at\":\"2023-11-14T22:13:20.000Z\","
+                 "\"data\":%s}",
+                 i, compact);
+        free(compact);
+        char id[32];
+        snprintf(id, sizeof id, "evt_%zu", i);
+        ev.id = id;
+        ev.type = "t";
+        ev.data = DATA[i];
+        ev.data_len = strlen(DATA[i]);
+        assert_int_equal(hl_engine_enqueue(e, &ev, T0, NULL, NULL, 0, NULL), HL_OK);
+        hl_action a = next(e, T0);
+        assert_int_equal(a.kind, HL_ACTION_SEND);
+        assert_int_equal(a.body_len, strlen(want));
+        assert_memory_equal(a.body, want, a.body_len);
+        assert_int_equal(report(e, a.batch_id, 200, HL_FAILURE_NONE, NULL, T0), HL_OK);
+    }
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        hl_event ev = HL_EVENT_INIT;
+        ev.type = "t";
+        ev.data = BAD[i];
+        ev.data_len = strlen(BAD[i]);
+        assert_int_equal(hl_engine_enqueue(e, &ev, T0, NULL, NULL, 0, NULL), HL_E_EVENT_INVALID);
+    }
+    hl_engine_free(e);
+}
+
 static void test_invalid_events(void **state)
 {
     (void)state;
@@ -333,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_filter_match),
         cmocka_unit_test(test_serialise_and_routing),
         cmocka_unit_test(test_id_escaping_and_scalar_data),
+        cmocka_unit_test(test_data_fast_path_matches_jansson),
         cmocka_unit_test(test_invalid_events),
         cmocka_unit_test(test_too_large_is_all_or_nothing),
         cmocka_unit_test(test_batch_limits),

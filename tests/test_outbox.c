@@ -112,6 +112,90 @@ static void test_many_events_one_transaction(void **state)
     hl_outbox_close(ob);
 }
 
+/* hl_outbox_begin_lazy: commits like begin (visible to another handle),
+ * nests inside a normal transaction, rolls back, and leaves the handle
+ * usable for normal (synced) transactions afterwards. */
+static void test_lazy_transactions(void **state)
+{
+    (void)state;
+    hl_outbox *ob = open_ob("lazy.db", NULL); /* SYNC_FULL */
+    hl_engine *e = engine_on(ob, 2);
+    hl_outbox_counts c;
+    add_endpoint(ob, e, "a", "{\"url\":\"https://a.example/\",\"batch\":{\"max_events\":10}}");
+    assert_int_equal(hl_outbox_begin_lazy(ob, NULL), HL_OK);
+    for (int i = 0; i < 10; i++)
+        enqueue(e, "email.outbound.sent", "{\"n\":1}", T0);
+    assert_int_equal(hl_outbox_commit(ob, NULL), HL_OK);
+    /* nested in a normal transaction: one transaction */
+    assert_int_equal(hl_outbox_begin(ob, NULL), HL_OK);
+    assert_int_equal(hl_outbox_begin_lazy(ob, NULL), HL_OK);
+    enqueue(e, "email.outbound.sent", "{\"n\":2}", T0);
+    assert_int_equal(hl_outbox_commit(ob, NULL), HL_OK);
+    assert_int_equal(hl_outbox_commit(ob, NULL), HL_OK);
+    /* a lazy transaction rolled back */
+    assert_int_equal(hl_outbox_begin_lazy(ob, NULL), HL_OK);
+    hl_outbox_rollback(ob);
+    hl_engine_free(e);
+    e = reopen(ob, 3, T0, NULL);
+    /* then a normal one */
+    assert_int_equal(hl_outbox_begin(ob, NULL), HL_OK);
+    enqueue(e, "email.outbound.sent", "{\"n\":3}", T0);
+    assert_int_equal(hl_outbox_commit(ob, NULL), HL_OK);
+    hl_outbox *ob2 = open_ob("lazy.db", NULL);
+    assert_int_equal(hl_outbox_counts_get(ob2, &c, NULL), HL_OK);
+    assert_int_equal(c.batches[HL_BATCH_QUEUED], 1);
+    assert_int_equal(c.batches[HL_BATCH_OPEN], 1);
+    assert_int_equal(c.open_events, 2);
+    hl_outbox_close(ob2);
+    assert_int_equal(hl_outbox_begin_lazy(NULL, NULL), HL_E_INVALID_ARGUMENT);
+    hl_engine_free(e);
+    hl_outbox_close(ob);
+}
+
+/* Event rows are held until the commit (and never written for a batch
+ * that closes in the same transaction); reads inside the transaction still
+ * see them, and a rollback forgets them. */
+static void test_held_event_rows(void **state)
+{
+    (void)state;
+    hl_outbox *ob = open_ob("held.db", NULL);
+    hl_engine *e = engine_on(ob, 4);
+    hl_outbox_counts c;
+    hl_action a;
+    char *body = NULL;
+    size_t len = 0;
+    add_endpoint(ob, e, "a", "{\"url\":\"https://a.example/\",\"batch\":{\"max_events\":4}}");
+    assert_int_equal(hl_outbox_begin(ob, NULL), HL_OK);
+    for (int i = 0; i < 6; i++) /* one batch closes, one stays open with 2 */
+        enqueue(e, "email.outbound.sent", "{\"n\":1}", T0);
+    assert_int_equal(hl_outbox_counts_get(ob, &c, NULL), HL_OK);
+    assert_int_equal(c.open_events, 2);
+    assert_int_equal(c.batches[HL_BATCH_OPEN], 1);
+    enqueue(e, "email.outbound.sent", "{\"n\":2}", T0);
+    assert_int_equal(hl_outbox_commit(ob, NULL), HL_OK);
+    assert_int_equal(hl_outbox_counts_get(ob, &c, NULL), HL_OK);
+    assert_int_equal(c.open_events, 3);
+    a = next(e, T0);
+    assert_int_equal(a.kind, HL_ACTION_SEND);
+    assert_int_equal(hl_outbox_batch_body(ob, a.batch_id, &body, &len, NULL), HL_OK);
+    assert_int_equal(len, a.body_len);
+    free(body);
+    /* rolled back: the held rows go with the transaction */
+    assert_int_equal(hl_outbox_begin(ob, NULL), HL_OK);
+    enqueue(e, "email.outbound.sent", "{\"n\":3}", T0);
+    hl_outbox_rollback(ob);
+    hl_engine_free(e);
+    size_t n = 0;
+    e = reopen(ob, 5, T0, &n);
+    assert_int_equal(hl_outbox_counts_get(ob, &c, NULL), HL_OK);
+    assert_int_equal(c.open_events, 3);
+    hl_engine_stats st;
+    hl_engine_stats_get(e, &st);
+    assert_int_equal(st.pending_events, 7);
+    hl_engine_free(e);
+    hl_outbox_close(ob);
+}
+
 /* Compare every batch of `a` with the same id in `b`. */
 static void same_batches(hl_engine *a, hl_engine *b, const char *const *ids, size_t n)
 {
@@ -656,6 +740,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_events_one_transaction),
+        cmocka_unit_test(test_lazy_transactions),
+        cmocka_unit_test(test_held_event_rows),
         cmocka_unit_test(test_crash_restores_identically),
         cmocka_unit_test(test_open_batch_survives_restart),
         cmocka_unit_test(test_attempts_dlq_and_pruning),

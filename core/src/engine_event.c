@@ -138,8 +138,13 @@ hl_code hli_event_serialize(hl_engine *e, const hl_event *ev, uint64_t now_ms, c
      * the envelope around it is plain text: its fields are known-safe
      * (type charset, generated timestamp) or escaped here (id). */
     char *data_txt = NULL;
+    const char *data_src = NULL; /* the bytes that go after "data": (NULL: null) */
     size_t data_len = 4;
-    if (ev->data && ev->data_len) {
+    if (ev->data && ev->data_len && hli_json_is_compact_canonical(ev->data, ev->data_len)) {
+        /* already what the round trip below would print: take it as it is */
+        data_src = ev->data;
+        data_len = ev->data_len;
+    } else if (ev->data && ev->data_len) {
         json_error_t jerr;
         json_t *data =
             json_loadb(ev->data, ev->data_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
@@ -153,6 +158,7 @@ hl_code hli_event_serialize(hl_engine *e, const hl_event *ev, uint64_t now_ms, c
         json_decref(data);
         if (!data_txt)
             return hli_fail(err, HL_E_NOMEM, "cannot serialise the event data");
+        data_src = data_txt;
     }
     char created[32];
     hli_format_rfc3339(ev->created_at_ms ? ev->created_at_ms : now_ms, created);
@@ -184,8 +190,8 @@ hl_code hli_event_serialize(hl_engine *e, const hl_event *ev, uint64_t now_ms, c
     PUT(K_CREATED, sizeof K_CREATED - 1);
     PUT(created, created_len);
     PUT(K_DATA, sizeof K_DATA - 1);
-    if (data_txt)
-        PUT(data_txt, data_len);
+    if (data_src)
+        PUT(data_src, data_len);
     else
         PUT("null", 4);
     buf[at++] = '}';

@@ -36,6 +36,15 @@ hl_code hli_fail_openssl(hl_error *err, const char *what);
 hl_code hli_event_peek_jansson(const void *body, size_t body_len, hl_event_summary *out,
                                hl_error *err);
 
+/*
+ * hli_json_is_compact_canonical - 1 when `json` (`len` bytes) is one JSON
+ * value exactly as jansson's json_dumpb(JSON_COMPACT | JSON_ENCODE_ANY)
+ * would print it after json_loadb(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
+ * accepted it: copying it is then the same as that round trip. 0 means
+ * "not sure" (not "invalid"): take the jansson path.
+ */
+int hli_json_is_compact_canonical(const char *json, size_t len);
+
 /* Case-insensitive ASCII comparison of a byte range with a C string. */
 int hli_ascii_ieq(const char *a, size_t a_len, const char *b);
 

@@ -1126,6 +1126,21 @@ hl_code hl_dispatcher_step(hl_dispatcher *d, uint64_t max_wait_ms, hl_dispatch_p
     return end_step(d, &p, progress, rc);
 }
 
+hl_code hl_dispatcher_wait(hl_dispatcher *d, uint64_t max_wait_ms, hl_error *err)
+{
+    CURLMcode mc;
+    if (!d)
+        return fail(err, HL_E_INVALID_ARGUMENT, "dispatcher_wait: NULL dispatcher");
+    if (max_wait_ms == 0 && d->in_flight == 0)
+        return HL_OK;
+    if (max_wait_ms > INT_MAX)
+        max_wait_ms = INT_MAX;
+    mc = curl_multi_poll(d->multi, NULL, 0, (int)max_wait_ms, NULL);
+    if (mc != CURLM_OK)
+        return fail(err, HL_E_TRANSPORT, "curl_multi_poll: %s", curl_multi_strerror(mc));
+    return HL_OK;
+}
+
 hl_code hl_dispatcher_drain(hl_dispatcher *d, uint64_t deadline_ms, hl_dispatch_progress *progress,
                             hl_error *err)
 {

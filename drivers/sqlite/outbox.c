@@ -7,6 +7,9 @@
  * event in hl_events; when it closes its body is written once to hl_bodies
  * and its event rows go. Later state changes rewrite only the small
  * hl_batches row (SQLite rewrites whole records, so bodies live apart).
+ * Event rows are held in memory until the outermost commit and written
+ * only for batches still open then: a batch that opens and closes within
+ * one transaction (grouped enqueues) never writes them at all.
  */
 #include "sqlite_errors.h"
 #include "hookline/outbox.h"
@@ -111,7 +114,17 @@ struct hl_outbox {
     hl_outbox_options opts;
     int depth;  /* nesting of begin/commit */
     int broken; /* a hook failed: rolled back; refuse until hl_outbox_rollback */
+    int lazy;   /* synchronous is NORMAL for the open hl_outbox_begin_lazy transaction */
     hl_error last;
+    /* event rows of this transaction not yet written (see the top) */
+    struct pending_event {
+        char batch_id[HL_BATCH_ID_MAX];
+        size_t at, len; /* in pending_bytes */
+        int live;       /* 0: its batch closed or went: never written */
+    } *pending;
+    size_t n_pending, cap_pending, n_live;
+    char *pending_bytes;
+    size_t pending_used, pending_cap;
 };
 
 /* The driver's shared error helpers under this file's short names. */
@@ -151,12 +164,113 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 
 /* ------------------------------------------------------------ transactions */
 
+/* After a lazy transaction: back to FULL (outside any transaction, where
+ * SQLite applies it). Kept pending if it fails: the next begin retries. */
+static int restore_sync(hl_outbox *ob)
+{
+    if (!ob->lazy || !sqlite3_get_autocommit(ob->db))
+        return ob->lazy ? -1 : 0;
+    if (sqlite3_exec(ob->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    ob->lazy = 0;
+    return 0;
+}
+
+static int hook_failed(hl_outbox *ob, int rc, const char *what);
+
+static void pending_clear(hl_outbox *ob)
+{
+    ob->n_pending = ob->n_live = ob->pending_used = 0;
+}
+
+/* Hold an event row until the commit; 0, or -1 when out of memory (the
+ * caller then writes it at once). */
+static int pending_add(hl_outbox *ob, const char *batch_id, const char *json, size_t len)
+{
+    struct pending_event *p;
+    if (strlen(batch_id) >= HL_BATCH_ID_MAX)
+        return -1;
+    if (ob->n_pending == ob->cap_pending) {
+        size_t cap = ob->cap_pending ? ob->cap_pending * 2 : 256;
+        p = realloc(ob->pending, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        ob->pending = p;
+        ob->cap_pending = cap;
+    }
+    if (len > ob->pending_cap - ob->pending_used) {
+        size_t cap = ob->pending_cap ? ob->pending_cap : 64 * 1024;
+        char *b;
+        while (cap - ob->pending_used < len)
+            cap *= 2;
+        if ((b = realloc(ob->pending_bytes, cap)) == NULL)
+            return -1;
+        ob->pending_bytes = b;
+        ob->pending_cap = cap;
+    }
+    p = &ob->pending[ob->n_pending++];
+    snprintf(p->batch_id, sizeof p->batch_id, "%s", batch_id);
+    p->at = ob->pending_used;
+    p->len = len;
+    p->live = 1;
+    memcpy(ob->pending_bytes + p->at, json, len);
+    ob->pending_used += len;
+    ob->n_live++;
+    return 0;
+}
+
+/* A batch closed or went: its held event rows are not needed. */
+static void pending_drop(hl_outbox *ob, const char *batch_id)
+{
+    for (size_t i = ob->n_pending; ob->n_live > 0 && i-- > 0;)
+        if (ob->pending[i].live && strcmp(ob->pending[i].batch_id, batch_id) == 0) {
+            ob->pending[i].live = 0;
+            ob->n_live--;
+        }
+}
+
+/* Write the held event rows, in order. SQLite's code, SQLITE_OK if none. */
+static int pending_flush(hl_outbox *ob)
+{
+    sqlite3_stmt *st = ob->st[S_EVENT_ADD];
+    int rc = SQLITE_OK;
+    for (size_t i = 0; i < ob->n_pending && ob->n_live > 0; i++) {
+        struct pending_event *p = &ob->pending[i];
+        if (!p->live)
+            continue;
+        sqlite3_bind_text(st, 1, p->batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(st, 2, ob->pending_bytes + p->at, p->len, SQLITE_STATIC);
+        if ((rc = run(st)) != SQLITE_OK)
+            break;
+        p->live = 0;
+        ob->n_live--;
+    }
+    if (rc == SQLITE_OK)
+        pending_clear(ob);
+    return rc;
+}
+
+/* Reads of hl_events inside a transaction must see the held rows. */
+static hl_code pending_flush_for_read(hl_outbox *ob, hl_error *err)
+{
+    int rc;
+    if (ob->n_live == 0)
+        return HL_OK;
+    if ((rc = pending_flush(ob)) != SQLITE_OK) {
+        (void)hook_failed(ob, rc, "writing events");
+        return fail(err, ob->last.code, "%s", ob->last.message);
+    }
+    return HL_OK;
+}
+
 /* A hook failed: remember why, undo the transaction, refuse until reset. */
 static int hook_failed(hl_outbox *ob, int rc, const char *what)
 {
     fail_db(&ob->last, ob->db, rc, what);
+    pending_clear(ob);
     if (!sqlite3_get_autocommit(ob->db))
         run(ob->st[S_ROLLBACK]);
+    (void)restore_sync(ob);
     ob->broken = 1;
     return -1;
 }
@@ -169,6 +283,10 @@ static int st_begin(void *user)
         return -1;
     if (ob->depth++ > 0)
         return 0;
+    if (ob->lazy && restore_sync(ob) != 0) { /* never commit an event unsynced */
+        ob->depth--;
+        return hook_failed(ob, SQLITE_ERROR, "restoring synchronous=FULL");
+    }
     if ((rc = run(ob->st[S_BEGIN])) != SQLITE_OK) {
         ob->depth--;
         return hook_failed(ob, rc, "beginning a transaction");
@@ -184,8 +302,11 @@ static int st_commit(void *user)
         return -1;
     if (--ob->depth > 0)
         return 0;
+    if ((rc = pending_flush(ob)) != SQLITE_OK)
+        return hook_failed(ob, rc, "writing events");
     if ((rc = run(ob->st[S_COMMIT])) != SQLITE_OK)
         return hook_failed(ob, rc, "committing");
+    (void)restore_sync(ob);
     return 0;
 }
 
@@ -197,6 +318,21 @@ hl_code hl_outbox_begin(hl_outbox *ob, hl_error *err)
         return fail(err, ob->last.code ? ob->last.code : HL_E_STORE,
                     "%s", ob->last.code ? ob->last.message : "outbox: an earlier failure: roll back first");
     return HL_OK;
+}
+
+hl_code hl_outbox_begin_lazy(hl_outbox *ob, hl_error *err)
+{
+    hl_code rc;
+    if (ob == NULL)
+        return fail(err, HL_E_INVALID_ARGUMENT, "outbox: NULL argument");
+    if (ob->depth == 0 && !ob->broken && !ob->lazy &&
+        ob->opts.synchronous == HL_OUTBOX_SYNC_FULL &&
+        sqlite3_exec(ob->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK)
+        ob->lazy = 1;
+    rc = hl_outbox_begin(ob, err);
+    if (rc != HL_OK)
+        (void)restore_sync(ob);
+    return rc;
 }
 
 hl_code hl_outbox_commit(hl_outbox *ob, hl_error *err)
@@ -215,6 +351,8 @@ void hl_outbox_rollback(hl_outbox *ob)
         return;
     if (!sqlite3_get_autocommit(ob->db))
         run(ob->st[S_ROLLBACK]);
+    (void)restore_sync(ob);
+    pending_clear(ob);
     ob->depth = 0;
     ob->broken = 0;
 }
@@ -255,6 +393,7 @@ static int write_batch_row(hl_outbox *ob, const hl_batch_info *b)
 static int write_body(hl_outbox *ob, const char *batch_id, const char *body, size_t len)
 {
     int rc;
+    pending_drop(ob, batch_id);
     sqlite3_bind_text(ob->st[S_EVENTS_DEL], 1, batch_id, -1, SQLITE_STATIC);
     if ((rc = run(ob->st[S_EVENTS_DEL])) != SQLITE_OK)
         return rc;
@@ -284,6 +423,8 @@ static int st_event_added(void *user, const char *batch_id, const char *json, si
     int rc;
     if (ob->broken)
         return -1;
+    if (ob->depth > 0 && pending_add(ob, batch_id, json, len) == 0)
+        return 0;
     sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob64(st, 2, json, len, SQLITE_STATIC);
     if ((rc = run(st)) != SQLITE_OK)
@@ -322,6 +463,7 @@ static int st_batch_removed(void *user, const char *batch_id)
     int rc;
     if (ob->broken)
         return -1;
+    pending_drop(ob, batch_id);
     sqlite3_bind_text(ob->st[S_BODY_DEL], 1, batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(ob->st[S_EVENTS_DEL], 1, batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(ob->st[S_BATCH_DEL], 1, batch_id, -1, SQLITE_STATIC);
@@ -524,6 +666,8 @@ void hl_outbox_close(hl_outbox *ob)
         sqlite3_finalize(ob->st[i]);
     sqlite3_close_v2(ob->db);
     hl_engine_free(ob->checker);
+    free(ob->pending);
+    free(ob->pending_bytes);
     free(ob);
 }
 
@@ -738,6 +882,8 @@ hl_code hl_outbox_batch_get(hl_outbox *ob, const char *batch_id, hl_outbox_batch
     int rc;
     if (ob == NULL || batch_id == NULL || out == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "outbox: batch_get: NULL argument");
+    if ((code = pending_flush_for_read(ob, err)) != HL_OK)
+        return code;
     rc = sqlite3_prepare_v2(ob->db,
                             "SELECT " BATCH_COLS ", (SELECT count(*) FROM hl_events e WHERE"
                             " e.batch_id = b.id), (SELECT coalesce(sum(length(json)), 0) FROM"
@@ -933,6 +1079,8 @@ hl_code hl_outbox_restore(hl_outbox *ob, hl_engine *engine, uint64_t now_ms,
     hl_code code;
     if (ob == NULL || engine == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "outbox: restore: NULL argument");
+    if ((code = pending_flush_for_read(ob, err)) != HL_OK)
+        return code;
     /* One transaction: the engine's echoes (endpoint states) and orphan
      * fix-ups commit together, and the reads see one snapshot. */
     if ((code = hl_outbox_begin(ob, err)) != HL_OK)
@@ -1071,6 +1219,8 @@ hl_code hl_outbox_counts_get(hl_outbox *ob, hl_outbox_counts *out, hl_error *err
     int rc;
     if (ob == NULL || out == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "outbox: counts: NULL argument");
+    if ((code = pending_flush_for_read(ob, err)) != HL_OK)
+        return code;
     memset(out, 0, sizeof *out);
     if ((rc = sqlite3_prepare_v2(ob->db, "SELECT state, count(*) FROM hl_batches GROUP BY state",
                                  -1, &st, NULL)) != SQLITE_OK)

@@ -217,6 +217,17 @@ HL_API hl_code hl_dispatcher_step(hl_dispatcher *d, uint64_t max_wait_ms,
                                   hl_dispatch_progress *progress, hl_error *err);
 
 /*
+ * hl_dispatcher_wait - wait up to `max_wait_ms` for network activity on the
+ * attempts in flight (or hl_dispatcher_wakeup), and nothing else: no call
+ * into the engine, no outcome reported (the next hl_dispatcher_step
+ * collects them). For hosts that group each step's engine calls in one
+ * store transaction (the worker: hl_dispatcher_step(d, 0, ...) inside the
+ * transaction, this wait outside it). Errors: HL_E_INVALID_ARGUMENT,
+ * HL_E_TRANSPORT.
+ */
+HL_API hl_code hl_dispatcher_wait(hl_dispatcher *d, uint64_t max_wait_ms, hl_error *err);
+
+/*
  * hl_dispatcher_wakeup - make a hl_dispatcher_step that is waiting return
  * now (curl_multi_wakeup). The one call that may come from another thread:
  * e.g. a thread that enqueued events, or the one that saw SIGTERM. (From a

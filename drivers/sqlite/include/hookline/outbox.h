@@ -114,6 +114,19 @@ HL_API hl_code hl_outbox_begin(hl_outbox *ob, hl_error *err);
 HL_API hl_code hl_outbox_commit(hl_outbox *ob, hl_error *err);
 HL_API void hl_outbox_rollback(hl_outbox *ob);
 
+/*
+ * hl_outbox_begin_lazy - hl_outbox_begin for a transaction whose loss at a
+ * power cut is harmless: its commit is not fsynced even with
+ * HL_OUTBOX_SYNC_FULL (it becomes durable with the next synced commit or
+ * checkpoint, which also keeps the WAL in order; a crash or kill of the
+ * process loses nothing). The worker uses it for delivery bookkeeping
+ * (batches taken in flight, outcomes, attempt records): losing the last of
+ * those at a power cut only makes batches be sent again with the same ids
+ * (at-least-once), while enqueued events keep their fsync. Nested inside
+ * another transaction it is that transaction. Errors: as hl_outbox_begin.
+ */
+HL_API hl_code hl_outbox_begin_lazy(hl_outbox *ob, hl_error *err);
+
 /* --------------------------------------------------------------- endpoints */
 
 /*

@@ -285,7 +285,11 @@ HL_API hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events,
  * (hl_outbox_commands_apply), ingest up to 1000 submitted events from the
  * inbox (hl_outbox_ingest), one delivery step (hl_dispatcher_step, waiting up to
  * `max_wait_ms` for network activity or the engine's next timer), and the
- * periodic outbox pruning. `progress` may be NULL.
+ * periodic outbox pruning. `progress` may be NULL. The step's engine calls
+ * (batches taken in flight, outcomes, attempt records) are written in one
+ * transaction without fsync (hl_outbox_begin_lazy), and the wait happens
+ * outside it: a power cut can make the last batches be sent again, never
+ * lose an event.
  * Errors: storage codes (the state is rebuilt from the file), HL_E_TRANSPORT.
  */
 HL_API hl_code hl_worker_run_once(hl_worker *w, uint64_t max_wait_ms,
