@@ -858,12 +858,14 @@ static hl_code apply_command(void *user, hl_outbox_command_kind kind, const char
 static hl_code grouped_step(hl_worker *w, hl_dispatch_progress *p, hl_error *err)
 {
     hl_code rc;
-    if ((rc = hl_outbox_begin_lazy(w->ob, err)) != HL_OK)
+    /* PostgreSQL: one server transaction per step too (its durability is
+     * the server's setting); SQLite: the lazy commit described above */
+    if ((rc = w->pg ? tx_begin(w, err) : hl_outbox_begin_lazy(w->ob, err)) != HL_OK)
         return rc;
     rc = hl_dispatcher_step(w->disp, 0, p, err);
     if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
         return settle_store(w, rc, err);
-    if (hl_outbox_commit(w->ob, NULL) != HL_OK)
+    if (tx_commit(w, NULL) != HL_OK)
         return settle_store(w, HL_E_STORE, err);
     return rc;
 }
