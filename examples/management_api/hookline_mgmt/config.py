@@ -21,7 +21,7 @@ def _is_url(store: str) -> bool:
 @dataclass
 class Settings:
     # The hookline store, passed to hookline.Worker as it is: a SQLite file
-    # path, or a postgres:// URL where the installed hookline supports it.
+    # path, or a postgresql:// URL (the shared PostgreSQL store).
     store: str = "hookline-outbox.db"
     # The app's own tables (workspaces, API keys, webhook names, custom event
     # types): a SQLite file. Default: beside a SQLite store, else

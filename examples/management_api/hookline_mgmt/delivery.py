@@ -31,8 +31,8 @@ log = logging.getLogger("hookline_mgmt.delivery")
 class Delivery:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # The store string goes to hookline as it is (a path, or a
-        # postgres:// URL with a hookline that has the PostgreSQL store).
+        # The store string goes to hookline as it is (a SQLite path, or a
+        # postgresql:// URL for the shared PostgreSQL store).
         self.worker = hookline.Worker(settings.store, **settings.url_policy())
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
