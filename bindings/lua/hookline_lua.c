@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Each area adds its functions to the module table (see hookline_lua.h). */
 static void (*const AREAS[])(lua_State *L) = {
@@ -125,6 +126,19 @@ hl_code hll_opt_int64(lua_State *L, int opts, const char *field, int64_t dflt, i
         *out = dflt;
     else if (!hll_tointeger64(L, -1, out))
         rc = hll_set_error(err, HL_E_INVALID_ARGUMENT, "option '%s' must be an integer", field);
+    if (!lua_isnoneornil(L, opts))
+        lua_pop(L, 1);
+    return rc;
+}
+
+hl_code hll_opt_now(lua_State *L, int opts, int64_t *out, hl_error *err)
+{
+    int t = opt_get(L, opts, "now");
+    hl_code rc = HL_OK;
+    if (t == LUA_TNIL)
+        *out = (int64_t)time(NULL);
+    else if (!hll_tointeger64(L, -1, out))
+        rc = hll_set_error(err, HL_E_INVALID_ARGUMENT, "option '%s' must be an integer", "now");
     if (!lua_isnoneornil(L, opts))
         lua_pop(L, 1);
     return rc;
