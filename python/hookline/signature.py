@@ -281,6 +281,12 @@ class Verifier(_hookline.Verifier):
     # before. Raises the VerificationError subclasses listed under verify().
     verify = _hookline.Verifier._verify
 
+    def __copy__(self) -> "Verifier":
+        # The keyed state lives in the C object and cannot be duplicated; a
+        # shallow copy shares it anyway (as copying the old Python wrapper
+        # did), so the copy is this verifier itself.
+        return self
+
     def __repr__(self) -> str:
         return "hookline.Verifier(scheme=%r, tolerance=%r)" % (self.scheme, self.tolerance)
 

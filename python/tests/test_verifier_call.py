@@ -2,7 +2,9 @@
 its arguments must behave as the Python method's did (keywords, `now` of
 any number type or None, any header container) with the same results."""
 
+import copy
 import inspect
+import pickle
 import time
 
 import pytest
@@ -76,3 +78,13 @@ def test_signature_and_subclassing():
     assert v.tolerance == 10
     with pytest.raises(hookline.TimestampTooOld):
         v.verify(BODY, headers(), now=TS + 11)
+
+
+def test_copy_shares_the_keyed_state_and_pickling_is_refused():
+    v = hookline.Verifier(STD_A)
+    c = copy.copy(v)
+    assert c.verify(BODY, headers(), now=TS).msg_id == MSG_ID
+    with pytest.raises(TypeError):
+        copy.deepcopy(v)
+    with pytest.raises(TypeError):
+        pickle.dumps(v)
