@@ -173,13 +173,67 @@ static void test_header_find(void **state)
     assert_int_equal(hli_header_find(h, 1, "x-webhook-timestamp", &v, &len, &err), HL_E_HEADER_MISSING);
 }
 
+/* hli_headers_find gives what three hli_header_find calls give (result,
+ * values, code and message), over every subset of a pool of headers with
+ * case variants, repeats, prefixes, empty and control-byte values. */
+static void test_headers_find_agrees(void **state)
+{
+    static const hl_header POOL[] = {
+        {"webhook-id", 10, "msg_1", 5},
+        {"Webhook-ID", 10, "msg_2", 5},
+        {"webhook-timestamp", 17, "123", 3},
+        {"WEBHOOK-TIMESTAMP", 17, " \t ", 3},
+        {"webhook-signature", 17, "v1,abc", 6},
+        {"webhook-Signature", 17, "v1,\x01", 4},
+        {"webhook", 7, "x", 1},
+        {NULL, 10, "msg_3", 5},
+        {"webhook-id", 10, NULL, 0},
+        {"content-type", 12, "text/plain", 10},
+    };
+    static const char *const SETS[][3] = {
+        {"webhook-id", "webhook-timestamp", "webhook-signature"},
+        {NULL, "webhook-timestamp", "webhook-signature"},
+        {NULL, NULL, "webhook-signature"},
+    };
+    const size_t n_pool = sizeof POOL / sizeof POOL[0];
+    (void)state;
+    for (size_t set = 0; set < 3; set++) {
+        size_t lens[3];
+        for (int k = 0; k < 3; k++)
+            lens[k] = SETS[set][k] ? strlen(SETS[set][k]) : 0;
+        for (unsigned mask = 0; mask < 1u << n_pool; mask++) {
+            hl_header h[sizeof POOL / sizeof POOL[0]];
+            size_t n = 0, one_len[3] = {0, 0, 0}, many_len[3];
+            const char *one[3] = {NULL, NULL, NULL}, *many[3];
+            hl_error e1 = HL_ERROR_INIT, e2 = HL_ERROR_INIT;
+            hl_code rc1 = HL_OK, rc2;
+            for (size_t i = 0; i < n_pool; i++)
+                if (mask >> i & 1)
+                    h[n++] = POOL[i];
+            for (int k = 0; k < 3 && rc1 == HL_OK; k++)
+                if (SETS[set][k])
+                    rc1 = hli_header_find(h, n, SETS[set][k], &one[k], &one_len[k], &e1);
+            rc2 = hli_headers_find(h, n, SETS[set], lens, many, many_len, &e2);
+            assert_int_equal(rc1, rc2);
+            if (rc1 != HL_OK) {
+                assert_string_equal(e1.message, e2.message);
+                continue;
+            }
+            for (int k = 0; k < 3; k++) {
+                assert_true(one[k] == many[k]);
+                assert_int_equal(one_len[k], many_len[k]);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timestamps),     cmocka_unit_test(test_standard_header),
         cmocka_unit_test(test_hookline_header), cmocka_unit_test(test_stripe_header),
         cmocka_unit_test(test_github_header),  cmocka_unit_test(test_too_many_entries),
-        cmocka_unit_test(test_header_find),
+        cmocka_unit_test(test_header_find),    cmocka_unit_test(test_headers_find_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Each area adds its functions to the module table (see hookline_lua.h). */
 static void (*const AREAS[])(lua_State *L) = {
@@ -125,6 +126,19 @@ hl_code hll_opt_int64(lua_State *L, int opts, const char *field, int64_t dflt, i
         *out = dflt;
     else if (!hll_tointeger64(L, -1, out))
         rc = hll_set_error(err, HL_E_INVALID_ARGUMENT, "option '%s' must be an integer", field);
+    if (!lua_isnoneornil(L, opts))
+        lua_pop(L, 1);
+    return rc;
+}
+
+hl_code hll_opt_now(lua_State *L, int opts, int64_t *out, hl_error *err)
+{
+    int t = opt_get(L, opts, "now");
+    hl_code rc = HL_OK;
+    if (t == LUA_TNIL)
+        *out = (int64_t)time(NULL);
+    else if (!hll_tointeger64(L, -1, out))
+        rc = hll_set_error(err, HL_E_INVALID_ARGUMENT, "option '%s' must be an integer", "now");
     if (!lua_isnoneornil(L, opts))
         lua_pop(L, 1);
     return rc;
@@ -302,6 +316,8 @@ hl_code hll_secrets_parse(lua_State *L, int idx, hl_scheme scheme, hl_secret_enc
 struct header_walk {
     hl_header *array; /* NULL while counting */
     size_t count;
+    int direct;       /* first pass filling `array` (of `cap`) while it can */
+    size_t cap;
     int needs_anchor; /* a number value had to be converted */
     int anchor;       /* stack index of the table keeping conversions alive */
     int anchored;
@@ -310,6 +326,21 @@ struct header_walk {
 static void header_add(lua_State *L, struct header_walk *w, int key)
 {
     hl_header *h;
+    if (w->direct) {
+        /* One pass straight into the caller's array while every value is
+         * a string and the array has room; otherwise count (the caller
+         * then walks again with an array of the right size). */
+        if (lua_type(L, -1) == LUA_TNUMBER || w->count == w->cap) {
+            w->direct = 0;
+            w->array = NULL; /* counting from here on */
+            w->count++;
+            return;
+        }
+        h = &w->array[w->count++];
+        h->name = lua_tolstring(L, key, &h->name_len);
+        h->value = lua_tolstring(L, -1, &h->value_len);
+        return;
+    }
     if (w->array == NULL) {
         if (lua_type(L, -1) == LUA_TNUMBER)
             w->needs_anchor = 1;
@@ -384,6 +415,23 @@ hl_code hll_headers_from_table(lua_State *L, int idx, hl_header *stack, size_t s
     if (lua_type(L, idx) != LUA_TTABLE)
         return hll_set_error(err, HL_E_INVALID_ARGUMENT, "headers must be a table, not a %s",
                              luaL_typename(L, idx));
+    memset(&w, 0, sizeof w);
+    /* The common case: string values that fit the caller's array, filled
+     * in one walk; each points into a string the table holds. */
+    w.direct = 1;
+    w.array = stack;
+    w.cap = stack_cap;
+    rc = header_walk(L, idx, &w, err);
+    if (rc != HL_OK)
+        return rc;
+    if (w.direct) {
+        lua_pushnil(L); /* the same two slots as the general path pushes */
+        lua_pushnil(L);
+        *out = stack;
+        *count = w.count;
+        return HL_OK;
+    }
+    /* The direct fill stopped part way: count from scratch, then fill. */
     memset(&w, 0, sizeof w);
     rc = header_walk(L, idx, &w, err);
     if (rc != HL_OK)

@@ -78,6 +78,8 @@ hl_code hll_opt_int64(lua_State *L, int opts, const char *field, int64_t dflt, i
                       hl_error *err);
 hl_code hll_opt_bool(lua_State *L, int opts, const char *field, int dflt, int *out,
                      hl_error *err);
+/* Option `now` (Unix seconds): the clock is read only when it is absent. */
+hl_code hll_opt_now(lua_State *L, int opts, int64_t *out, hl_error *err);
 /* A string field: *out points into the Lua string (valid while opts is). */
 hl_code hll_opt_string(lua_State *L, int opts, const char *field, const char **out,
                        size_t *len, hl_error *err);

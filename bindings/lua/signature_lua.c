@@ -302,7 +302,7 @@ static int l_verify(lua_State *L)
 
     if (check_body(L, 1, &body, &body_len, &err) != HL_OK ||
         read_verify_opts(L, 4, &o, &encoding, &err) != HL_OK ||
-        hll_opt_int64(L, 4, "now", (int64_t)time(NULL), &now, &err) != HL_OK ||
+        hll_opt_now(L, 4, &now, &err) != HL_OK ||
         hll_headers_from_table(L, 2, stack, HLL_HEADERS_STACK, &headers, &n_headers, &err) != HL_OK)
         return hll_fail_err(L, &err);
 
@@ -376,7 +376,7 @@ static int verifier_verify(lua_State *L)
         return hll_fail(L, HL_E_INVALID_ARGUMENT, "verifier is closed");
     if (check_body(L, 2, &body, &body_len, &err) != HL_OK ||
         hll_check_opts(L, 4, &err) != HL_OK ||
-        hll_opt_int64(L, 4, "now", (int64_t)time(NULL), &now, &err) != HL_OK ||
+        hll_opt_now(L, 4, &now, &err) != HL_OK ||
         hll_headers_from_table(L, 3, stack, HLL_HEADERS_STACK, &headers, &n_headers, &err) != HL_OK ||
         hl_verifier_verify(ud->verifier, now, headers, n_headers, body, body_len, &result,
                            &err) != HL_OK)

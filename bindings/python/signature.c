@@ -13,6 +13,7 @@
 #include "hookline_py.h"
 
 #include <string.h>
+#include <time.h>
 
 /* ---------------------------------------------------------- helpers */
 
@@ -246,11 +247,37 @@ static int headers_fast(PyObject *obj, hl_header *items, size_t *count)
  * its field names, interned once. */
 static PyObject *result_type;
 static PyObject *result_fields[6];
+/* A dict holding the six fields (values None): each result's __dict__ is a
+ * copy of it (a clone of its key table, no resize), then filled. */
+static PyObject *result_template;
+static PyObject *empty_tuple;
+/* hookline.signature's _seconds and header_pairs, for the arguments the
+ * C fast path does not take itself (see Verifier_verify_fast). */
+static PyObject *seconds_fn, *header_pairs_fn;
 static const char *const RESULT_FIELDS[6] = {"msg_id",   "timestamp",  "secret_index",
                                              "event_id", "event_type", "created_at"};
 
 PyDoc_STRVAR(set_result_type_doc, "_set_result_type(cls)\n--\n\n"
                                   "The class Verifier.verify_result returns (VerifyResult).");
+
+PyDoc_STRVAR(set_verify_helpers_doc,
+             "_set_verify_helpers(seconds, header_pairs)\n--\n\n"
+             "The functions Verifier._verify calls for a `now` that is not an int and\n"
+             "headers that are not a dict (hookline.signature's _seconds, header_pairs).");
+
+static PyObject *py_set_verify_helpers(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyCallable_Check(args[0]) || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "two callables are needed");
+        return NULL;
+    }
+    Py_INCREF(args[0]);
+    Py_XSETREF(seconds_fn, args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(header_pairs_fn, args[1]);
+    Py_RETURN_NONE;
+}
 
 static PyObject *py_set_result_type(PyObject *self, PyObject *cls)
 {
@@ -263,6 +290,19 @@ static PyObject *py_set_result_type(PyObject *self, PyObject *cls)
         if (result_fields[i] == NULL &&
             (result_fields[i] = PyUnicode_InternFromString(RESULT_FIELDS[i])) == NULL)
             return NULL;
+    if (empty_tuple == NULL && (empty_tuple = PyTuple_New(0)) == NULL)
+        return NULL;
+    if (result_template == NULL) {
+        PyObject *t = PyDict_New();
+        if (t == NULL)
+            return NULL;
+        for (int i = 0; i < 6; i++)
+            if (PyDict_SetItem(t, result_fields[i], Py_None) < 0) {
+                Py_DECREF(t);
+                return NULL;
+            }
+        result_template = t;
+    }
     Py_INCREF(cls);
     Py_XSETREF(result_type, cls);
     Py_RETURN_NONE;
@@ -275,7 +315,7 @@ static PyObject *py_set_result_type(PyObject *self, PyObject *cls)
  */
 static PyObject *result_to_object(const hl_verify_result *r)
 {
-    PyObject *values[6], *dict = NULL, *obj = NULL, *empty = NULL;
+    PyObject *values[6], *dict = NULL, *obj = NULL;
     int i;
     values[0] = field(r->msg_id);
     values[1] = r->timestamp < 0 ? (Py_INCREF(Py_None), Py_None)
@@ -287,13 +327,12 @@ static PyObject *result_to_object(const hl_verify_result *r)
     for (i = 0; i < 6; i++)
         if (values[i] == NULL)
             goto done;
-    if ((dict = PyDict_New()) == NULL)
+    if ((dict = PyDict_Copy(result_template)) == NULL)
         goto done;
     for (i = 0; i < 6; i++)
-        if (PyDict_SetItem(dict, result_fields[i], values[i]) < 0)
+        if (values[i] != Py_None && PyDict_SetItem(dict, result_fields[i], values[i]) < 0)
             goto done;
-    if ((empty = PyTuple_New(0)) == NULL ||
-        (obj = PyBaseObject_Type.tp_new((PyTypeObject *)result_type, empty, NULL)) == NULL)
+    if ((obj = PyBaseObject_Type.tp_new((PyTypeObject *)result_type, empty_tuple, NULL)) == NULL)
         goto done;
     if (PyObject_GenericSetDict(obj, dict, NULL) < 0)
         Py_CLEAR(obj);
@@ -301,7 +340,6 @@ done:
     for (i = 0; i < 6; i++)
         Py_XDECREF(values[i]);
     Py_XDECREF(dict);
-    Py_XDECREF(empty);
     return obj;
 }
 
@@ -540,7 +578,22 @@ typedef struct {
     PyThread_type_lock lock;
 } VerifierObject;
 
+/* Allocation only (arguments ignored): hookline.Verifier, a subclass,
+ * takes its own keyword arguments and hands them to Verifier_init. */
 static PyObject *Verifier_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    VerifierObject *self;
+    (void)args, (void)kwargs;
+    if ((self = (VerifierObject *)type->tp_alloc(type, 0)) == NULL)
+        return NULL;
+    if ((self->lock = PyThread_allocate_lock()) == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+static int Verifier_init(VerifierObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"secrets", "scheme", "tolerance", "max_body", "secret_encoding",
                              NULL};
@@ -550,33 +603,31 @@ static PyObject *Verifier_new(PyTypeObject *type, PyObject *args, PyObject *kwar
     long long tolerance;
     hlpy_secrets secrets;
     hl_error err = HL_ERROR_INIT;
+    hl_verifier *verifier = NULL, *old;
     hl_code rc;
-    VerifierObject *self;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&LO&O&:Verifier", kwlist, &secrets_obj,
                                      hlpy_scheme_converter, &opts.scheme, &tolerance,
                                      max_body_converter, &opts.max_body, hlpy_encoding_converter,
                                      &encoding))
-        return NULL;
+        return -1;
     opts.tolerance = (int64_t)tolerance;
-    if ((self = (VerifierObject *)type->tp_alloc(type, 0)) == NULL)
-        return NULL;
-    if ((self->lock = PyThread_allocate_lock()) == NULL) {
-        Py_DECREF(self);
-        return PyErr_NoMemory();
-    }
-    if (hlpy_secrets_parse(secrets_obj, opts.scheme, encoding, &secrets) < 0) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    rc = hl_verifier_new(&self->verifier, &opts, (const hl_secret *const *)secrets.items,
+    if (hlpy_secrets_parse(secrets_obj, opts.scheme, encoding, &secrets) < 0)
+        return -1;
+    rc = hl_verifier_new(&verifier, &opts, (const hl_secret *const *)secrets.items,
                          secrets.count, &err);
     hlpy_secrets_free(&secrets);
     if (rc != HL_OK) {
-        Py_DECREF(self);
-        return hlpy_raise(rc, &err);
+        hlpy_raise(rc, &err);
+        return -1;
     }
-    return (PyObject *)self;
+    /* __init__ called again: swap under the lock, free the old one. */
+    handle_lock(self->lock);
+    old = self->verifier;
+    self->verifier = verifier;
+    PyThread_release_lock(self->lock);
+    hl_verifier_free(old);
+    return 0;
 }
 
 static void Verifier_dealloc(VerifierObject *self)
@@ -627,14 +678,13 @@ static PyObject *Verifier_verify(VerifierObject *self, PyObject *args, PyObject 
 }
 
 /*
- * Verifier.verify_result(body, headers, now) - what hookline.Verifier.verify
- * calls: positional arguments only, headers as a dict (read in place, see
- * headers_fast) or (name, value) pairs, and the VerifyResult built here.
+ * The checks of hookline.Verifier.verify once its arguments are converted:
+ * headers as an exact dict (read in place, see headers_fast) or (name,
+ * value) pairs, and the VerifyResult built here.
  */
-static PyObject *Verifier_verify_result(VerifierObject *self, PyObject *const *args,
-                                        Py_ssize_t nargs)
+static PyObject *verify_to_object(VerifierObject *self, PyObject *body_obj, PyObject *headers_obj,
+                                  long long now)
 {
-    long long now;
     Py_buffer body;
     hl_header fast[FAST_HEADERS];
     size_t n_fast = 0;
@@ -643,24 +693,17 @@ static PyObject *Verifier_verify_result(VerifierObject *self, PyObject *const *a
     hl_error err = HL_ERROR_INIT;
     hl_code rc;
 
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "verify_result() takes 3 arguments (%zd given)", nargs);
-        return NULL;
-    }
     if (result_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "hookline: _set_result_type was not called");
         return NULL;
     }
-    now = PyLong_AsLongLong(args[2]);
-    if (now == -1 && PyErr_Occurred())
-        return NULL;
-    if (hlpy_body_get(args[0], &body) < 0)
+    if (hlpy_body_get(body_obj, &body) < 0)
         return NULL;
     /* Nothing below runs Python code until the core returns: the fast
      * views into the dict stay valid. Big bodies release the GIL, so they
      * take the general path, which holds references. */
-    if ((size_t)body.len >= HLPY_NOGIL_MIN || !headers_fast(args[1], fast, &n_fast)) {
-        if (headers_get(args[1], &headers) < 0) {
+    if ((size_t)body.len >= HLPY_NOGIL_MIN || !headers_fast(headers_obj, fast, &n_fast)) {
+        if (headers_get(headers_obj, &headers) < 0) {
             PyBuffer_Release(&body);
             return NULL;
         }
@@ -686,12 +729,117 @@ static PyObject *Verifier_verify_result(VerifierObject *self, PyObject *const *a
     return result_to_object(&result);
 }
 
+/*
+ * Verifier.verify_result(body, headers, now) - positional arguments only,
+ * headers as a dict or (name, value) pairs, now an int.
+ */
+static PyObject *Verifier_verify_result(VerifierObject *self, PyObject *const *args,
+                                        Py_ssize_t nargs)
+{
+    long long now;
+
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "verify_result() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    now = PyLong_AsLongLong(args[2]);
+    if (now == -1 && PyErr_Occurred())
+        return NULL;
+    return verify_to_object(self, args[0], args[1], now);
+}
+
+/*
+ * Verifier._verify(body, headers, *, now=None) - hookline.Verifier.verify
+ * itself (the Python class takes this method as its own): no Python frame
+ * per request. An int `now` and an exact dict of headers are taken here;
+ * any other `now` goes through signature._seconds and any other header
+ * container through signature.header_pairs, as the Python method did.
+ */
+static PyObject *Verifier_verify_fast(VerifierObject *self, PyObject *const *args,
+                                      size_t nargsf, PyObject *kwnames)
+{
+    static const char *const NAMES[3] = {"body", "headers", "now"};
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *vals[3] = {NULL, NULL, NULL};
+    PyObject *headers_obj, *pairs = NULL, *res;
+    long long now;
+
+    if (nargs > 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "verify() takes 2 positional arguments but %zd were given", nargs);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        vals[i] = args[i];
+    if (kwnames != NULL) {
+        Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t k = 0; k < nkw; k++) {
+            PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+            int j = 0;
+            while (j < 3 && PyUnicode_CompareWithASCIIString(name, NAMES[j]) != 0)
+                j++;
+            if (j == 3) {
+                PyErr_Format(PyExc_TypeError, "verify() got an unexpected keyword argument '%U'",
+                             name);
+                return NULL;
+            }
+            if (vals[j] != NULL) {
+                PyErr_Format(PyExc_TypeError, "verify() got multiple values for argument '%s'",
+                             NAMES[j]);
+                return NULL;
+            }
+            vals[j] = args[nargs + k];
+        }
+    }
+    for (int j = 0; j < 2; j++)
+        if (vals[j] == NULL) {
+            PyErr_Format(PyExc_TypeError, "verify() missing required argument: '%s'", NAMES[j]);
+            return NULL;
+        }
+    if (seconds_fn == NULL || header_pairs_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "hookline: _set_verify_helpers was not called");
+        return NULL;
+    }
+
+    if (vals[2] == NULL || vals[2] == Py_None) {
+        now = (long long)time(NULL); /* int(time.time()) */
+    } else if (PyLong_CheckExact(vals[2])) {
+        now = PyLong_AsLongLong(vals[2]);
+    } else {
+        PyObject *sec = PyObject_CallOneArg(seconds_fn, vals[2]);
+        if (sec == NULL)
+            return NULL;
+        now = PyLong_AsLongLong(sec);
+        Py_DECREF(sec);
+    }
+    if (now == -1 && PyErr_Occurred())
+        return NULL;
+
+    headers_obj = vals[1];
+    if (!PyDict_CheckExact(headers_obj)) {
+        if ((pairs = PyObject_CallOneArg(header_pairs_fn, headers_obj)) == NULL)
+            return NULL;
+        headers_obj = pairs;
+    }
+    res = verify_to_object(self, vals[0], headers_obj, now);
+    Py_XDECREF(pairs);
+    return res;
+}
+
 static PyMethodDef Verifier_methods[] = {
     {"verify_result", (PyCFunction)(void (*)(void))Verifier_verify_result, METH_FASTCALL,
      "verify_result(body, headers, now)\n--\n\n"
      "Verify a request; returns a hookline.VerifyResult (see hookline.Verifier.verify)."},
     {"verify", (PyCFunction)(void (*)(void))Verifier_verify, METH_VARARGS | METH_KEYWORDS,
      "verify(body, headers, now)\n--\n\nVerify a request; see the module's verify()."},
+    {"_verify", (PyCFunction)(void (*)(void))Verifier_verify_fast, METH_FASTCALL | METH_KEYWORDS,
+     "_verify($self, body, headers, *, now=None)\n--\n\n"
+     "Like :func:`hookline.verify` with this verifier's secrets and\n"
+     "options: check ``body`` (the raw bytes) against ``headers`` at\n"
+     "``now`` (Unix seconds, default the clock).\n\n"
+     "Returns a :class:`VerifyResult`. Raises the\n"
+     ":class:`VerificationError` subclasses listed under :func:`verify`\n"
+     "(``.code`` \"signature_mismatch\", \"timestamp_too_old\", ...)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -700,10 +848,11 @@ static PyTypeObject VerifierType = {
     .tp_name = "hookline._hookline.Verifier",
     .tp_basicsize = sizeof(VerifierObject),
     .tp_dealloc = (destructor)Verifier_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "Verifier(secrets, scheme, tolerance, max_body, secret_encoding)\n--\n\n"
               "Keyed verification state, reusable across requests (see hookline.Verifier).",
     .tp_methods = Verifier_methods,
+    .tp_init = (initproc)Verifier_init,
     .tp_new = Verifier_new,
 };
 
@@ -713,6 +862,8 @@ static PyMethodDef SIGNATURE_METHODS[] = {
     {"sign", (PyCFunction)(void (*)(void))py_sign, METH_VARARGS | METH_KEYWORDS, sign_doc},
     {"verify", (PyCFunction)(void (*)(void))py_verify, METH_VARARGS | METH_KEYWORDS, verify_doc},
     {"_set_result_type", py_set_result_type, METH_O, set_result_type_doc},
+    {"_set_verify_helpers", (PyCFunction)(void (*)(void))py_set_verify_helpers, METH_FASTCALL,
+     set_verify_helpers_doc},
     {NULL, NULL, 0, NULL},
 };
 

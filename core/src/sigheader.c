@@ -43,26 +43,13 @@ static int has_control(const char *v, size_t len)
     return 0;
 }
 
-hl_code hli_header_find(const hl_header *headers, size_t n, const char *name, const char **value,
-                        size_t *value_len, hl_error *err)
+/* The checks every header value read passes: not too long, no control
+ * byte (tabs aside), not empty once spaces and tabs are trimmed. */
+static hl_code header_value(const hl_header *found, const char *name, const char **value,
+                            size_t *value_len, hl_error *err)
 {
-    const hl_header *found = NULL;
-    const char *v;
-    size_t len, name_len = strlen(name);
-
-    for (size_t i = 0; i < n; i++) {
-        if (headers[i].name_len != name_len || !headers[i].name ||
-            !hli_ascii_ieq(headers[i].name, name_len, name))
-            continue;
-        if (found)
-            return hli_fail(err, HL_E_HEADER_MALFORMED,
-                            "header %s appears more than once", name);
-        found = &headers[i];
-    }
-    if (!found)
-        return hli_fail(err, HL_E_HEADER_MISSING, "header %s is missing", name);
-    v = found->value;
-    len = found->value ? found->value_len : 0;
+    const char *v = found->value;
+    size_t len = found->value ? found->value_len : 0;
     if (len > HLI_MAX_HEADER_VALUE)
         return hli_fail(err, HL_E_HEADER_MALFORMED, "header %s is longer than %d bytes", name,
                         HLI_MAX_HEADER_VALUE);
@@ -79,6 +66,69 @@ hl_code hli_header_find(const hl_header *headers, size_t n, const char *name, co
         return hli_fail(err, HL_E_HEADER_MALFORMED, "header %s is empty", name);
     *value = v;
     *value_len = len;
+    return HL_OK;
+}
+
+hl_code hli_header_find(const hl_header *headers, size_t n, const char *name, const char **value,
+                        size_t *value_len, hl_error *err)
+{
+    const hl_header *found = NULL;
+    size_t name_len = strlen(name);
+
+    for (size_t i = 0; i < n; i++) {
+        if (headers[i].name_len != name_len || !headers[i].name ||
+            !hli_ascii_ieq(headers[i].name, name_len, name))
+            continue;
+        if (found)
+            return hli_fail(err, HL_E_HEADER_MALFORMED,
+                            "header %s appears more than once", name);
+        found = &headers[i];
+    }
+    if (!found)
+        return hli_fail(err, HL_E_HEADER_MISSING, "header %s is missing", name);
+    return header_value(found, name, value, value_len, err);
+}
+
+hl_code hli_headers_find(const hl_header *headers, size_t n, const char *const names[3],
+                         const size_t name_lens[3], const char *values[3], size_t value_lens[3],
+                         hl_error *err)
+{
+    const hl_header *found[3] = {NULL, NULL, NULL};
+    unsigned twice = 0;
+
+    /* One walk over the request's headers for all the names (each header
+     * is compared only with names of its length), then each name judged
+     * in order exactly as hli_header_find would. */
+    for (size_t i = 0; i < n; i++) {
+        size_t len = headers[i].name_len;
+        if (!headers[i].name)
+            continue;
+        for (int k = 0; k < 3; k++) {
+            /* names[k] is lowercase without NUL: equal bytes are a match
+             * (what most senders send), else the case-insensitive test. */
+            if (!names[k] || name_lens[k] != len ||
+                (memcmp(headers[i].name, names[k], len) != 0 &&
+                 !hli_ascii_ieq(headers[i].name, len, names[k])))
+                continue;
+            twice |= (unsigned)(found[k] != NULL) << k;
+            found[k] = &headers[i];
+            break;
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        hl_code rc;
+        values[k] = NULL;
+        value_lens[k] = 0;
+        if (!names[k])
+            continue;
+        if (twice >> k & 1)
+            return hli_fail(err, HL_E_HEADER_MALFORMED, "header %s appears more than once",
+                            names[k]);
+        if (!found[k])
+            return hli_fail(err, HL_E_HEADER_MISSING, "header %s is missing", names[k]);
+        if ((rc = header_value(found[k], names[k], &values[k], &value_lens[k], err)) != HL_OK)
+            return rc;
+    }
     return HL_OK;
 }
 

@@ -41,6 +41,16 @@ typedef struct hli_sig_list {
 hl_code hli_header_find(const hl_header *headers, size_t n, const char *name, const char **value,
                         size_t *value_len, hl_error *err);
 
+/*
+ * hli_headers_find - hli_header_find for up to three names (lowercase,
+ * distinct; NULL entries are skipped and their value left NULL) in one walk
+ * over the headers, with the same errors in the same order as three
+ * hli_header_find calls for names[0], names[1], names[2].
+ */
+hl_code hli_headers_find(const hl_header *headers, size_t n, const char *const names[3],
+                         const size_t name_lens[3], const char *values[3], size_t value_lens[3],
+                         hl_error *err);
+
 /* hli_parse_timestamp - a plain non-negative decimal integer of at most 18
  * digits (no sign, no fraction, no spaces). `what` names the header. */
 hl_code hli_parse_timestamp(const char *s, size_t len, int64_t *out, const char *what,

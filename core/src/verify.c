@@ -12,19 +12,26 @@ struct hl_verifier {
     struct hl_secret *keys; /* copies, wiped on free */
 };
 
-/* The header names each scheme reads. */
+/* The header names each scheme reads (id, timestamp, signature; NULL when
+ * the scheme has no message id or carries the timestamp in the signature),
+ * and their lengths. */
+enum { H_ID, H_TIMESTAMP, H_SIGNATURE };
+
 struct scheme_headers {
-    const char *id;        /* NULL when the scheme has no message id */
-    const char *timestamp; /* NULL when the timestamp is inside the signature */
-    const char *signature;
+    const char *names[3];
+    size_t lens[3];
 };
 
+#define LEN(s) (sizeof s - 1)
 static const struct scheme_headers HEADERS[] = {
-    [HL_SCHEME_STANDARD] = {"webhook-id", "webhook-timestamp", "webhook-signature"},
-    [HL_SCHEME_HOOKLINE] = {NULL, "x-webhook-timestamp", "x-webhook-signature"},
-    [HL_SCHEME_STRIPE] = {NULL, NULL, "stripe-signature"},
-    [HL_SCHEME_GITHUB] = {NULL, NULL, "x-hub-signature-256"},
+    [HL_SCHEME_STANDARD] = {{"webhook-id", "webhook-timestamp", "webhook-signature"},
+                            {LEN("webhook-id"), LEN("webhook-timestamp"), LEN("webhook-signature")}},
+    [HL_SCHEME_HOOKLINE] = {{NULL, "x-webhook-timestamp", "x-webhook-signature"},
+                            {0, LEN("x-webhook-timestamp"), LEN("x-webhook-signature")}},
+    [HL_SCHEME_STRIPE] = {{NULL, NULL, "stripe-signature"}, {0, 0, LEN("stripe-signature")}},
+    [HL_SCHEME_GITHUB] = {{NULL, NULL, "x-hub-signature-256"}, {0, 0, LEN("x-hub-signature-256")}},
 };
+#undef LEN
 
 /* The largest tolerance accepted: far beyond any sane use, small enough
  * that now ± tolerance cannot overflow for any representable timestamp. */
@@ -171,18 +178,20 @@ hl_code hl_verifier_verify(hl_verifier *v, int64_t now, const hl_header *headers
 
     /* Presence first (a missing header is the commonest misconfiguration),
      * then syntax. */
-    if (names->id &&
-        (rc = hli_header_find(headers, n_headers, names->id, &id, &id_len, err)) != HL_OK)
-        return rc;
-    if (names->timestamp &&
-        (rc = hli_header_find(headers, n_headers, names->timestamp, &ts_text, &ts_len, err)) != HL_OK)
-        return rc;
-    if ((rc = hli_header_find(headers, n_headers, names->signature, &sig_text, &sig_len, err)) != HL_OK)
-        return rc;
+    {
+        const char *values[3];
+        size_t lens[3];
+        if ((rc = hli_headers_find(headers, n_headers, names->names, names->lens, values, lens,
+                                   err)) != HL_OK)
+            return rc;
+        id = values[H_ID], id_len = lens[H_ID];
+        ts_text = values[H_TIMESTAMP], ts_len = lens[H_TIMESTAMP];
+        sig_text = values[H_SIGNATURE], sig_len = lens[H_SIGNATURE];
+    }
     if (id && !hli_msg_id_valid(id, id_len))
         return hli_fail(err, HL_E_HEADER_MALFORMED,
                         "webhook-id must be 1 to %d visible ASCII characters", HL_ID_MAX - 1);
-    if (ts_text && (rc = hli_parse_timestamp(ts_text, ts_len, &ts, names->timestamp, err)) != HL_OK)
+    if (ts_text && (rc = hli_parse_timestamp(ts_text, ts_len, &ts, names->names[H_TIMESTAMP], err)) != HL_OK)
         return rc;
     if ((rc = hli_parse_signatures(v->opts.scheme, sig_text, sig_len, &sigs, err)) != HL_OK)
         return rc;
@@ -212,7 +221,7 @@ hl_code hl_verifier_verify(hl_verifier *v, int64_t now, const hl_header *headers
         return rc;
     if (key < 0)
         return hli_fail(err, HL_E_SIGNATURE_MISMATCH,
-                        "no signature in %s matches any of the %zu secret(s)", names->signature,
+                        "no signature in %s matches any of the %zu secret(s)", names->names[H_SIGNATURE],
                         v->n);
 
     if (result) {

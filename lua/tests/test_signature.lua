@@ -791,6 +791,34 @@ test("a verifier is reusable across many requests", function()
     s:close()
 end)
 
+test("headers: many, numbers and lists after strings give the same answers", function()
+    local v = must(hookline.verifier({ "sk_a" }, { scheme = "stripe" }))
+    local s = must(hookline.signer("sk_a", { scheme = "stripe" }))
+    local body = '{"id":"evt_h"}'
+    local h = must(s:sign(body, { timestamp = T }))
+    -- more headers than the C stack array holds (32): the counted path
+    local many = { ["Stripe-Signature"] = h["stripe-signature"] }
+    for i = 1, 40 do
+        many["x-extra-" .. i] = "v" .. i
+    end
+    eq(must(v:verify(body, many, { now = T })).event_id, "evt_h", "40 headers")
+    -- a number value or a list seen mid-walk: the walk starts over
+    many["x-number"] = 42
+    eq(must(v:verify(body, many, { now = T })).event_id, "evt_h", "number value")
+    local few = { ["stripe-signature"] = h["stripe-signature"], ["x-n"] = 7, ["x-l"] = { "a", "b" } }
+    eq(must(v:verify(body, few, { now = T })).event_id, "evt_h", "number and list")
+    -- a repeated signature header as a list, wherever the walk meets it
+    few["Stripe-Signature"] = { h["stripe-signature"] }
+    local r, _, code = v:verify(body, few, { now = T })
+    eq(r, nil, "repeated header refused")
+    eq(code, "header_malformed", "code")
+    local r2, _, code2 = v:verify(body, { ["stripe-signature"] = true }, { now = T })
+    eq(r2, nil, "boolean value refused")
+    eq(code2, "invalid_argument", "code")
+    v:close()
+    s:close()
+end)
+
 -- run ----------------------------------------------------------------------------
 
 local passed, failed = 0, 0

@@ -227,7 +227,7 @@ class Signer:
         return "hookline.Signer(scheme=%r)" % (self.scheme,)
 
 
-class Verifier:
+class Verifier(_hookline.Verifier):
     """Reusable verification state for one set of secrets (HMAC keys are
     prepared once): what a busy receiver wants. Safe to share between
     threads; calls are serialised (use one per thread for parallelism).
@@ -241,7 +241,9 @@ class Verifier:
     :class:`UnknownScheme` or :class:`InvalidArgument`, as :func:`verify`.
     """
 
-    __slots__ = ("_verifier", "_scheme", "_tolerance", "_max_body")
+    # The C type holds the keyed state; its _verify is this class's verify,
+    # called without a Python frame per request.
+    __slots__ = ("_scheme", "_tolerance", "_max_body")
 
     def __init__(
         self,
@@ -252,7 +254,7 @@ class Verifier:
         max_body: Optional[int] = DEFAULT_MAX_BODY,
         secret_encoding: str = "default",
     ) -> None:
-        self._verifier = _hookline.Verifier(secrets, scheme, tolerance, max_body, secret_encoding)
+        _hookline.Verifier.__init__(self, secrets, scheme, tolerance, max_body, secret_encoding)
         self._scheme = scheme
         self._tolerance = tolerance
         self._max_body = max_body
@@ -272,27 +274,24 @@ class Verifier:
         """The largest body accepted, in bytes (None: no limit)."""
         return self._max_body
 
-    def verify(self, body: bytes, headers: Headers, *, now: Optional[float] = None) -> VerifyResult:
-        """Like :func:`hookline.verify` with this verifier's secrets and
-        options: check ``body`` (the raw bytes) against ``headers`` at
-        ``now`` (Unix seconds, default the clock).
+    # verify(body, headers, *, now=None) -> VerifyResult: like
+    # hookline.verify with this verifier's secrets and options. In C: an int
+    # `now` and a plain dict of headers are read there; other `now` values
+    # go through _seconds and other containers through header_pairs, as
+    # before. Raises the VerificationError subclasses listed under verify().
+    verify = _hookline.Verifier._verify
 
-        Returns a :class:`VerifyResult`. Raises the
-        :class:`VerificationError` subclasses listed under :func:`verify`
-        (``.code`` "signature_mismatch", "timestamp_too_old", ...).
-        """
-        # A plain dict goes to C as it is (read in place there); the
-        # VerifyResult is built in C too. Same checks, same result.
-        if now is None:
-            now = int(time.time())
-        elif type(now) is not int:
-            now = _seconds(now)
-        return self._verifier.verify_result(
-            body, headers if type(headers) is dict else header_pairs(headers), now
-        )
+    def __copy__(self) -> "Verifier":
+        # The keyed state lives in the C object and cannot be duplicated; a
+        # shallow copy shares it anyway (as copying the old Python wrapper
+        # did), so the copy is this verifier itself.
+        return self
 
     def __repr__(self) -> str:
         return "hookline.Verifier(scheme=%r, tolerance=%r)" % (self.scheme, self.tolerance)
+
+
+_hookline._set_verify_helpers(_seconds, header_pairs)
 
 
 def generate_secret(scheme: str = "standard") -> str:
