@@ -120,6 +120,10 @@ if [ -x "$build/bench/bench_outbox" ]; then
     log "outbox: durable enqueue, single and batched transactions, against raw sqlite3"
     "$build/bench/bench_outbox" $quick --dir "$build" >> "$meas"
 fi
+if [ -x "$root/bench/bench_pg.sh" ]; then
+    log "postgres: enqueue, claim, deliver by 1 and 3 workers beside the SQLite worker"
+    bash "$root/bench/bench_pg.sh" "$build" $quick >> "$meas" || log "postgres bench failed"
+fi
 if [ -x "$build/bench/bench_engine" ]; then
     log "engine: cost per event at 1e4, 1e5, 1e6 pending"
     "$build/bench/bench_engine" $quick >> "$meas"

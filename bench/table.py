@@ -60,6 +60,19 @@ def rows(m):
                     (">=", 1.0) if sync == "full" else None))
         out.append((g, "batched (1000/txn) ev/s", "outbox.batched." + sync, "raw sqlite3", "outbox.floor." + sync, None))
         out.append((g, "single (1/txn) ev/s", "outbox.single." + sync, "batched", "outbox.batched." + sync, None))
+    # PostgreSQL (issue 9): information rows, the server runs with fsync=off
+    # unless the key ends in .fsync (bench/README.md)
+    for tag, label in (("", "fsync off"), (".fsync", "fsync on")):
+        g = "pg enqueue, %s" % label
+        out.append((g, "batched (1000/txn) ev/s", "pg.enqueue.batched" + tag, "raw libpq", "pg.floor.batched" + tag, None))
+        out.append((g, "single (1/txn) ev/s", "pg.enqueue.single" + tag, "raw libpq", "pg.floor.single" + tag, None))
+        out.append((g, "raw libpq 1000/txn ev/s", "pg.floor.batched" + tag, "SQLite batched FULL", "outbox.batched.full", None))
+    out.append(("pg claim (route + ingest), 1 worker", "ev/s", "pg.claim", "pg enqueue batched", "pg.enqueue.batched", None))
+    for b in (1, 100):
+        g = "pg deliver -> nginx, batch %d" % b
+        for w in (1, 3):
+            out.append((g, "%d worker%s ev/s" % (w, "s" if w > 1 else ""), "pg.deliver.%d.%d" % (b, w),
+                        "SQLite worker", "pg.sqlite.%d" % b, None))
     out.append(("outbox enqueue", "engine alone (no store) ev/s", "outbox.memory", "batched FULL", "outbox.batched.full", None))
     out.append(("sign 100 x 500 B", "C hl_signer_sign batch/s", "sign.c", None, None, None))
     out.append(("sign 100 x 500 B", "Python Signer.sign batch/s", "sign.py", "C batch/s", "sign.c", None))

@@ -130,8 +130,11 @@ int cmd_run(cli *c, int argc, char **argv)
     while (!stop_requested) {
         uint64_t now = mono_ms();
         if (hl_worker_run_once(w, 200, NULL, &err) != HL_OK) {
-            if (hl_worker_is_shared(w) && err.code >= HL_E_STORE_FULL &&
-                err.code <= HL_E_STORE_UNAVAILABLE && err.code != HL_E_STORE_SCHEMA) {
+            /* storage codes only (407-411 in between are configuration
+             * errors, e.g. a lease too short for the timeouts: fatal) */
+            if (hl_worker_is_shared(w) && err.code != HL_E_STORE_SCHEMA &&
+                ((err.code >= HL_E_STORE_FULL && err.code <= HL_E_STORE_BUSY) ||
+                 err.code == HL_E_STORE_UNAVAILABLE)) {
                 /* the database is away or refusing: say so, wait, go on */
                 struct timespec pause = {0, 500 * 1000 * 1000};
                 fprintf(stderr, "hookline: %s (%s); retrying\n", err.message,

@@ -116,6 +116,36 @@ static hl_code engine_failed(hl_worker *w, hl_code rc, hl_error *err)
     return err && err->code ? err->code : rc;
 }
 
+/* The lease an endpoint timeout needs: an attempt starts only with its
+ * timeout + LEASE_MARGIN_MS of lease left, and the lease is renewed when a
+ * third of it has passed, so two thirds of it must cover that. */
+static uint64_t lease_needed(uint64_t timeout_ms)
+{
+    return (timeout_ms + LEASE_MARGIN_MS) * 3 / 2 + 1;
+}
+
+/* Refuse to go on with a lease that would hold the dispatcher (for good or
+ * for most of each renewal period): otherwise nothing is sent and nobody
+ * is told. The check runs after each sync, so it covers endpoints claimed
+ * (or reconfigured) later. */
+static hl_code lease_fits(hl_worker *w, hl_error *err)
+{
+    uint64_t lease = w->opts.lease_ms ? w->opts.lease_ms : HL_PG_LEASE_DEFAULT_MS;
+    uint64_t need = lease_needed(w->max_timeout_ms);
+    if (w->max_timeout_ms == 0 || lease >= need)
+        return HL_OK;
+    hl_dispatcher_hold(w->disp, 1);
+    if (err) {
+        err->code = HL_E_CONFIG_RANGE;
+        snprintf(err->message, sizeof err->message,
+                 "worker: lease %llu ms too short for endpoint timeout %llu ms (nothing would"
+                 " be sent): use a lease of at least %llu ms (--lease-ms) or a shorter timeout_ms",
+                 (unsigned long long)lease, (unsigned long long)w->max_timeout_ms,
+                 (unsigned long long)need);
+    }
+    return HL_E_CONFIG_RANGE;
+}
+
 hl_code hlw_pg_cycle(hl_worker *w, hl_error *err)
 {
     hl_pg *pg = PG(w);
@@ -146,6 +176,8 @@ hl_code hlw_pg_cycle(hl_worker *w, hl_error *err)
         rc = hl_pg_sync(pg, w->engine, now, hlw_on_endpoint, on_release, w, NULL, err);
         if (rc != HL_OK)
             return engine_failed(w, rc, err);
+        if ((rc = lease_fits(w, err)) != HL_OK)
+            return rc;
     }
     if (hl_pg_lease_left(pg) > 0) {
         rc = hl_pg_commands_apply(pg, hlw_apply_command, w, 100, NULL, NULL, err);

@@ -13,7 +13,9 @@
 #
 # Runs the server as the `postgres` system user when started as root
 # (initdb refuses root). Listens on 127.0.0.1 only; the socket directory is
-# DIR too. Every wait is bounded.
+# DIR too. Every wait is bounded. fsync is off (a throwaway server: tests
+# need no durability) unless PG_FSYNC=on is in the environment (bench/
+# measures both).
 set -euo pipefail
 
 cmd=${1:?usage: pg_server.sh start|stop DIR}
@@ -46,7 +48,7 @@ start)
     for try in 1 2 3 4 5; do
         port=$(free_port)
         if as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=50" \
             start >/dev/null 2>&1; then
             break
         fi

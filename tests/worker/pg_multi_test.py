@@ -9,6 +9,7 @@ the start and end of each request. Every endpoint allows one request in
 flight; every worker at most MAX_CONN attempts at once (its budget), so a
 single worker is the bottleneck and more workers should deliver faster.
 
+  phase 0: `run` with a lease too short for the endpoints' timeout fails
   phase 1: one worker delivers a burst                 -> time t1
   phase 2: three workers deliver the same burst         -> time t3 (t1 / t3 > 1.5)
   phase 3: three workers, one SIGKILLed mid-burst       -> every event still delivered
@@ -156,6 +157,16 @@ def main():
                                   "flow": {"concurrency": 1},
                                   "batch": {"max_events": 5, "linger_ms": 20}})
                 run("endpoint", "add", "ep%d" % n, "--config", "-", "--skip-test", stdin=cfg)
+
+            # phase 0: a lease too short for the endpoints' timeout (1 s needs
+            # (1 s + 1 s) x 1.5 = 3 s) is refused, saying what it needs
+            p = subprocess.run([hookline, "run", "--lease-ms", "2500", *g], capture_output=True,
+                               text=True, timeout=60)
+            check("a lease too short for the timeouts is refused",
+                  p.returncode != 0 and "config_range" in p.stderr and "2500 ms" in p.stderr
+                  and "at least 3001 ms" in p.stderr, (p.returncode, p.stderr))
+            db.execute("UPDATE hookline.endpoints SET owner = NULL")
+            db.execute("DELETE FROM hookline.workers")
 
             # phase 1: one worker
             start_worker(0)
