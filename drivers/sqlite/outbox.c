@@ -415,8 +415,11 @@ static int st_batch_changed(void *user, const hl_batch_info *b)
         return -1;
     if ((rc = write_batch_row(ob, b)) != SQLITE_OK)
         return hook_failed(ob, rc, "writing a batch");
-    if (b->state != HL_BATCH_OPEN && (rc = write_body(ob, b->batch_id, b->body, b->body_len)) !=
-                                         SQLITE_OK)
+    /* A delivered batch is removed next (st_batch_removed, same
+     * transaction: the engine forgets it at once), its body and events
+     * with it: writing them first would be undone. */
+    if (b->state != HL_BATCH_OPEN && b->state != HL_BATCH_DELIVERED &&
+        (rc = write_body(ob, b->batch_id, b->body, b->body_len)) != SQLITE_OK)
         return hook_failed(ob, rc, "writing a batch body");
     return 0;
 }
