@@ -191,7 +191,7 @@ static void easy_give_back(hl_dispatcher *d, CURL *easy)
 {
     if (!easy)
         return;
-    if (d->n_spare < d->max_spare) {
+    if (d->spare && d->n_spare < d->max_spare) {
         curl_easy_reset(easy);
         d->spare[d->n_spare++] = easy;
     } else {
