@@ -265,12 +265,20 @@ static void on_attempt(void *user, const hl_attempt_report *r)
     n_reports++;
 }
 
-/* Names for the tests: hooks.test is 127.0.0.2, nothing else resolves
- * (no real DNS query is ever made). */
+/* rebind.test answers this (a test changes it); NULL: it does not resolve */
+static const char *rebind_answer;
+
+/* Names for the tests: hooks.test is 127.0.0.2, rebind.test is
+ * rebind_answer, nothing else resolves (no real DNS query is ever made). */
 static hl_code test_resolve(void *user, const char *host, hl_address *out, size_t cap,
                             size_t *n_out, hl_error *err)
 {
     (void)user;
+    if (rebind_answer && strcmp(host, "rebind.test") == 0 && cap >= 1) {
+        assert_int_equal(hl_address_parse(out, rebind_answer, strlen(rebind_answer), NULL), HL_OK);
+        *n_out = 1;
+        return HL_OK;
+    }
     if (strcmp(host, "hooks.test") != 0 || cap < 1) {
         if (err) {
             err->code = HL_E_RESOLVE_FAILED;
@@ -1170,6 +1178,57 @@ static void test_endpoint_management(void **state)
     assert_int_equal(hl_dispatcher_new(&d, NULL, &bad, &err), HL_E_INVALID_ARGUMENT);
 }
 
+/* Easy handles are reused from one transfer to the next (reset in
+ * between): a reused handle still carries the whole SSRF guard. With one
+ * connection at most, every transfer below gets the same handle. */
+static void test_reused_handle_keeps_the_guard(void **state)
+{
+    hl_dispatcher_options dopt = HL_DISPATCHER_OPTIONS_INIT;
+    hl_dispatcher *d = NULL;
+    hl_delivery_options o = delivery();
+    hl_test_response out;
+    char url[128];
+    (void)state;
+    dopt.policy = policy;
+    dopt.resolver = &test_resolver;
+    dopt.clock_ms = test_clock;
+    dopt.follow_redirects = 1;
+    dopt.max_connections = 1;
+    assert_int_equal(hl_dispatcher_new(&d, NULL, &dopt, NULL), HL_OK);
+    snprintf(url, sizeof url, "http://rebind.test:%u/ok?rebind", plain.port);
+
+    /* a name on an allowed address: sent, and the handle kept */
+    rebind_answer = "127.0.0.2";
+    assert_int_equal(hl_dispatcher_send_test(d, url, &o, "[]", 2, NULL, 0, &out, NULL), HL_OK);
+    assert_int_equal(out.status, 200);
+    assert_int_equal(out.blocked, HL_OK);
+    /* the name now answers a denied address: refused, no request */
+    size_t before = requests(&plain, "/ok?rebind", NULL);
+    rebind_answer = "127.0.0.1";
+    assert_int_equal(hl_dispatcher_send_test(d, url, &o, "[]", 2, NULL, 0, &out, NULL), HL_OK);
+    assert_int_equal(out.failure, HL_FAILURE_BLOCKED);
+    assert_int_equal(out.blocked, HL_E_ADDRESS_DENIED);
+    assert_int_equal(requests(&plain, "/ok?rebind", NULL), before);
+    rebind_answer = NULL;
+
+    /* a redirect to a denied address, after a transfer that followed one */
+    assert_int_equal(hl_dispatcher_send_test(d, url_of(0, &plain, "http", "/redirect"), &o, "[]",
+                                             2, NULL, 0, &out, NULL),
+                     HL_OK);
+    assert_int_equal(out.status, 200);
+    assert_int_equal(hl_dispatcher_send_test(d, url_of(0, &plain, "http", "/redirect_loopback"),
+                                             &o, "[]", 2, NULL, 0, &out, NULL),
+                     HL_OK);
+    assert_int_equal(out.failure, HL_FAILURE_BLOCKED);
+    assert_int_not_equal(out.blocked, HL_OK);
+    /* and the handle still sends where it may */
+    assert_int_equal(hl_dispatcher_send_test(d, url_of(0, &plain, "http", "/ok"), &o, "[]", 2,
+                                             NULL, 0, &out, NULL),
+                     HL_OK);
+    assert_int_equal(out.status, 200);
+    hl_dispatcher_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1187,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_sparkpost_scheme_and_redirects),
         cmocka_unit_test(test_wakeup),
         cmocka_unit_test(test_endpoint_management),
+        cmocka_unit_test(test_reused_handle_keeps_the_guard),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

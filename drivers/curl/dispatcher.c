@@ -90,6 +90,12 @@ struct hl_dispatcher {
     void *attempt_user;
 
     CURLM *multi;
+    /* Easy handles of finished transfers, reset (curl_easy_reset: every
+     * option back to its default) for the next one: creating one per
+     * attempt costs more than the request. Each transfer sets all of its
+     * options, the SSRF guard's included, on whichever handle it gets. */
+    CURL **spare;
+    size_t n_spare, max_spare;
     hli_dconf *confs;
     hli_xfer *xfers;   /* every live transfer */
     size_t in_flight;  /* delivery attempts not yet reported */
@@ -171,14 +177,35 @@ static void wipe_slist(struct curl_slist *l)
         OPENSSL_cleanse(l->data, strlen(l->data)); /* the bearer token, API keys */
 }
 
+/* An easy handle with every option at its default: a spare one, or new. */
+static CURL *easy_take(hl_dispatcher *d)
+{
+    if (d->n_spare > 0)
+        return d->spare[--d->n_spare];
+    return curl_easy_init();
+}
+
+/* Keep a handle no transfer uses any more, with none of its options (no
+ * pointer to the transfer, its guard, its headers or secrets survives). */
+static void easy_give_back(hl_dispatcher *d, CURL *easy)
+{
+    if (!easy)
+        return;
+    if (d->spare && d->n_spare < d->max_spare) {
+        curl_easy_reset(easy);
+        d->spare[d->n_spare++] = easy;
+    } else {
+        curl_easy_cleanup(easy);
+    }
+}
+
 /* Release the libcurl side, keeping the request (for a retry after 401). */
 static void xfer_reset(hl_dispatcher *d, hli_xfer *x)
 {
     if (x->in_multi)
         curl_multi_remove_handle(d->multi, x->easy);
     x->in_multi = 0;
-    if (x->easy)
-        curl_easy_cleanup(x->easy);
+    easy_give_back(d, x->easy); /* before the guard and headers it points to go */
     x->easy = NULL;
     hl_curl_guard_free(x->guard);
     x->guard = NULL;
@@ -532,7 +559,7 @@ static hl_code open_easy(hl_dispatcher *d, hli_xfer *x, uint64_t timeout_ms, res
     hl_code rc;
     CURLcode cc = CURLE_OK;
 
-    if ((x->easy = curl_easy_init()) == NULL) {
+    if ((x->easy = easy_take(d)) == NULL) {
         result_init(r, HL_FAILURE_CONNECT, HL_E_TRANSPORT, "curl_easy_init failed");
         return HL_E_TRANSPORT;
     }
@@ -956,7 +983,10 @@ hl_code hl_dispatcher_new(hl_dispatcher **out, hl_engine *engine,
     d->user_agent = malloc(ua_len);
     d->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
     d->multi = curl_multi_init();
-    if (!d->user_agent || (opts->ca_file && !d->ca_file) || !d->multi) {
+    /* as many spares as transfers can run at once (bounded) */
+    d->max_spare = opts->max_connections < 256 ? opts->max_connections : 256;
+    d->spare = calloc(d->max_spare, sizeof *d->spare);
+    if (!d->user_agent || (opts->ca_file && !d->ca_file) || !d->multi || !d->spare) {
         hl_dispatcher_free(d);
         return fail(err, HL_E_NOMEM, "out of memory");
     }
@@ -977,6 +1007,9 @@ void hl_dispatcher_free(hl_dispatcher *d)
         return;
     while (d->xfers)
         xfer_free(d, d->xfers);
+    while (d->n_spare > 0)
+        curl_easy_cleanup(d->spare[--d->n_spare]);
+    free(d->spare);
     while (d->confs) {
         hli_dconf *c = d->confs;
         d->confs = c->next;

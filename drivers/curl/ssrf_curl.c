@@ -20,6 +20,8 @@ struct hl_curl_guard {
     struct curl_slist *resolve;  /* CURLOPT_RESOLVE list; curl keeps a pointer */
     hl_code blocked;             /* first block, HL_OK if none */
     char why[HL_ERROR_MESSAGE_MAX];
+    size_t checked_len;          /* the URL handed to curl, checked with its answers */
+    char checked[HL_URL_NORMALIZED_MAX];
 };
 
 static hl_code fail(hl_error *err, hl_code code, const char *msg)
@@ -68,7 +70,10 @@ static hl_code judge_connection(hl_curl_guard *g, const hl_address *addr, long p
     hl_url_target hop;
     char *current = NULL;
     if (curl_easy_getinfo(g->easy, CURLINFO_EFFECTIVE_URL, &current) == CURLE_OK && current &&
-        *current) {
+        *current &&
+        /* the URL set on the handle was checked (and resolved, pinned) by
+         * hl_curl_guard_new: checking the same bytes again says the same */
+        !(strlen(current) == g->checked_len && memcmp(current, g->checked, g->checked_len) == 0)) {
         /* Every hop passes the URL rules: scheme, port, names, literals. */
         hl_error e = HL_ERROR_INIT;
         hl_code rc = hl_url_check(g->policy, current, strlen(current), NULL, 0, &hop, &e);
@@ -209,6 +214,8 @@ hl_code hl_curl_guard_new(hl_curl_guard **out, CURL *easy, const hl_url_policy *
         hl_curl_guard_free(g);
         return rc;
     }
+    g->checked_len = strlen(normalized);
+    memcpy(g->checked, normalized, g->checked_len + 1);
     if (!g->target.host_is_address) {
         char entry[HL_HOST_MAX + 16 + HL_RESOLVE_MAX * (HL_ADDRESS_TEXT_MAX + 3)];
         struct curl_slist *more = NULL;

@@ -33,6 +33,8 @@ enum stmt_id {
     S_BODY_DEL,
     S_BATCH_DEL,
     S_ENDPOINT_DISABLED,
+    S_INBOX_ANY,
+    S_COMMAND_NEXT,
     S__COUNT
 };
 
@@ -65,6 +67,9 @@ static const char *const STMT_SQL[S__COUNT] = {
     /* a delivered batch keeps its status row (pruned later); a purged one goes */
     "DELETE FROM hl_batches WHERE id = ?1 AND state <> 5",
     "UPDATE hl_endpoints SET disabled = ?2 WHERE id = ?1",
+    /* the polls of every worker step: prepared once, usually find nothing */
+    "SELECT 1 FROM hl_inbox LIMIT 1",
+    "SELECT seq, kind, target FROM hl_commands ORDER BY seq LIMIT 1",
 };
 
 /* Schema steps: MIGRATIONS[v] takes a file from version v to v + 1. */
@@ -410,8 +415,11 @@ static int st_batch_changed(void *user, const hl_batch_info *b)
         return -1;
     if ((rc = write_batch_row(ob, b)) != SQLITE_OK)
         return hook_failed(ob, rc, "writing a batch");
-    if (b->state != HL_BATCH_OPEN && (rc = write_body(ob, b->batch_id, b->body, b->body_len)) !=
-                                         SQLITE_OK)
+    /* A delivered batch is removed next (st_batch_removed, same
+     * transaction: the engine forgets it at once), its body and events
+     * with it: writing them first would be undone. */
+    if (b->state != HL_BATCH_OPEN && b->state != HL_BATCH_DELIVERED &&
+        (rc = write_body(ob, b->batch_id, b->body, b->body_len)) != SQLITE_OK)
         return hook_failed(ob, rc, "writing a batch body");
     return 0;
 }
@@ -1313,6 +1321,14 @@ hl_code hl_outbox_ingest(hl_outbox *ob, hl_engine *engine, uint64_t now_ms, size
         *rejected = 0;
     if (ob == NULL || engine == NULL)
         return fail(err, HL_E_INVALID_ARGUMENT, "outbox: ingest: NULL argument");
+    /* An empty inbox (the usual case) costs one prepared read, no
+     * transaction; what arrives after this look waits for the next call. */
+    rc = sqlite3_step(ob->st[S_INBOX_ANY]);
+    sqlite3_reset(ob->st[S_INBOX_ANY]);
+    if (rc == SQLITE_DONE)
+        return HL_OK;
+    if (rc != SQLITE_ROW)
+        return fail_db(err, ob->db, rc, "reading the inbox");
     if ((code = hl_outbox_begin(ob, err)) != HL_OK)
         return code;
     if ((rc = sqlite3_prepare_v2(ob->db,
@@ -1439,13 +1455,10 @@ hl_code hl_outbox_commands_apply(hl_outbox *ob, hl_outbox_command_fn fn, void *u
         int has_target, rc;
         hl_error why = HL_ERROR_INIT;
         hl_code frc;
-        rc = sqlite3_prepare_v2(ob->db,
-                                "SELECT seq, kind, target FROM hl_commands ORDER BY seq LIMIT 1", -1,
-                                &st, NULL);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_step(st);
+        st = ob->st[S_COMMAND_NEXT]; /* prepared once; reset before `fn` runs */
+        rc = sqlite3_step(st);
         if (rc != SQLITE_ROW) {
-            sqlite3_finalize(st);
+            sqlite3_reset(st);
             if (rc != SQLITE_DONE)
                 code = fail_db(err, ob->db, rc, "reading commands");
             break;
@@ -1454,7 +1467,8 @@ hl_code hl_outbox_commands_apply(hl_outbox *ob, hl_outbox_command_fn fn, void *u
         kind = (hl_outbox_command_kind)sqlite3_column_int(st, 1);
         has_target = sqlite3_column_type(st, 2) != SQLITE_NULL;
         copy_str(target, sizeof target, sqlite3_column_text(st, 2));
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
+        st = NULL;
         frc = (int)kind >= 0 && kind < HL_COMMAND__SENTINEL
                   ? fn(user, kind, has_target ? target : NULL, &why)
                   : HL_E_INVALID_ARGUMENT;

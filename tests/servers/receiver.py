@@ -19,6 +19,7 @@ Behaviour is chosen by the path:
   /bigtoken               a 20 KB token answer (too large to be read)
   /oauth                  200 when the bearer token is the newest issued, else 401
   /redirect               302 to /ok
+  /redirect_loopback      302 to http://127.0.0.1:<this port>/ok (a denied address)
   /replay                 like a receiver that never checks timestamps: always 200
 
 With --cert/--key it speaks TLS; with --client-ca it also requires a client
@@ -121,6 +122,9 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200 if ok else 401)
         elif parts[0] == "redirect":
             self.reply(302, b"", [("Location", "/ok")])
+        elif parts[0] == "redirect_loopback":
+            port = self.server.server_address[1]
+            self.reply(302, b"", [("Location", "http://127.0.0.1:%d/ok" % port)])
         else:
             self.reply(200)
 
