@@ -260,18 +260,28 @@ static void test_routing(void **state)
                      0);
     assert_int_equal(sql_int("SELECT count(*) FROM hookline.pending WHERE event_id = 'evt_app2'"),
                      2);
+    /* text the routing INSERT's array literals must carry byte for byte:
+     * quotes, backslashes, braces, commas, a literal NULL */
+    PQclear(sql("SELECT hookline.enqueue('email.outbound.sent', '{\"s\":\"q\\\"b\\\\c,{x} NULL\"}',"
+                " 'evt_app3', 'N,U\"LL}')"));
+    assert_int_equal(hl_pg_route(pg, T0, 0, &routed, &err), HL_OK);
+    assert_int_equal(routed, 1);
+    assert_int_equal(sql_int("SELECT count(*) FROM hookline.pending WHERE event_id = 'evt_app3'"
+                             " AND data = '{\"s\":\"q\\\"b\\\\c,{x} NULL\"}'"
+                             " AND ordering_key = 'N,U\"LL}' AND type = 'email.outbound.sent'"),
+                     2);
     /* the owner moves them into its engine */
     assert_int_equal(hl_pg_renew(pg, &err), HL_OK);
     hl_engine *e = engine_on(pg, 3);
     sync_ok(pg, e, T0);
     size_t in = 0, rej = 0;
     assert_int_equal(hl_pg_ingest(pg, e, T0, 0, &in, &rej, &err), HL_OK);
-    assert_int_equal(in, 6);
+    assert_int_equal(in, 8);
     assert_int_equal(rej, 0);
     assert_int_equal(sql_int("SELECT count(*) FROM hookline.pending"), 0);
     hl_engine_stats st;
     hl_engine_stats_get(e, &st);
-    assert_int_equal(st.events_enqueued, 6);
+    assert_int_equal(st.events_enqueued, 8);
     /* removal: the owner dead-letters its batches and deletes the row */
     assert_int_equal(hl_pg_endpoint_remove(pg, "b", &err), HL_OK);
     assert_int_equal(hl_pg_endpoint_remove(pg, "b", &err), HL_E_ENDPOINT_UNKNOWN);
