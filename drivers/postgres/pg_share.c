@@ -599,25 +599,44 @@ static void arr_put(route_arr *a, const char *s, size_t n)
     a->len += n;
 }
 
-static void arr_add(route_arr *a, const char *v)
+/* `n` bytes of `v` (no NUL among them) as one element; NULL: SQL NULL. */
+static void arr_add_n(route_arr *a, const char *v, size_t n)
 {
+    const char *end = v + n;
     arr_put(a, a->len ? "," : "{", 1);
     if (v == NULL) {
         arr_put(a, "NULL", 4);
         return;
     }
     arr_put(a, "\"", 1);
-    while (*v) {
-        size_t run = strcspn(v, "\"\\");
-        arr_put(a, v, run);
-        v += run;
-        if (*v) {
+    while (v < end) {
+        const char *q = v;
+        while (q < end && *q != '"' && *q != '\\')
+            q++;
+        arr_put(a, v, (size_t)(q - v));
+        v = q;
+        if (v < end) {
             arr_put(a, "\\", 1);
             arr_put(a, v, 1);
             v++;
         }
     }
     arr_put(a, "\"", 1);
+}
+
+static void arr_add(route_arr *a, const char *v)
+{
+    arr_add_n(a, v, v ? strlen(v) : 0);
+}
+
+/* Close the literal ("}") and NUL-terminate it; NULL when out of memory. */
+static const char *arr_end(route_arr *a)
+{
+    if (a->oom || a->buf == NULL)
+        return NULL;
+    a->buf[a->len++] = '}';
+    a->buf[a->len] = '\0';
+    return a->buf;
 }
 
 #define ROUTE_COLS 6
@@ -900,43 +919,48 @@ hl_code hl_pg_enqueue(hl_pg *pg, const hl_event *events, size_t n, const char *e
         return hlp_fail(err, HL_E_INVALID_ARGUMENT, "postgres: enqueue: NULL argument");
     if ((code = hlp_ensure(pg, err)) != HL_OK || (code = hl_pg_begin(pg, err)) != HL_OK)
         return code;
-    for (size_t i = 0; i < n && code == HL_OK; i++) {
-        char created[24];
+    /* all n in one INSERT (one array literal per column, in order: the
+     * events' ids follow it), not one round trip per event */
+    {
+        route_arr col[5];
         const char *vals[6];
-        PGresult *r;
-        hlp_u64(created, events[i].created_at_ms);
-        vals[0] = events[i].type;
-        vals[1] = events[i].data && events[i].data_len ? events[i].data : NULL;
-        vals[2] = events[i].id && events[i].id[0] ? events[i].id : NULL;
-        vals[3] = events[i].ordering_key;
-        vals[4] = endpoint_id;
-        vals[5] = events[i].created_at_ms ? created : NULL;
-        if (vals[1] && memchr(events[i].data, '\0', events[i].data_len)) {
-            code = hlp_fail(err, HL_E_EVENT_INVALID, "postgres: event data holds a NUL byte");
-            break;
-        }
-        /* data is text: send exactly data_len bytes */
-        {
-            char *copy = NULL;
-            if (vals[1]) {
-                if ((copy = malloc(events[i].data_len + 1)) == NULL) {
-                    code = hlp_fail(err, HL_E_NOMEM, "postgres: out of memory");
-                    break;
-                }
-                memcpy(copy, events[i].data, events[i].data_len);
-                copy[events[i].data_len] = '\0';
-                vals[1] = copy;
+        memset(col, 0, sizeof col);
+        for (size_t i = 0; i < n && code == HL_OK; i++) {
+            char created[24];
+            const hl_event *ev = &events[i];
+            int has_data = ev->data && ev->data_len;
+            if (has_data && memchr(ev->data, '\0', ev->data_len)) {
+                code = hlp_fail(err, HL_E_EVENT_INVALID, "postgres: event data holds a NUL byte");
+                break;
             }
-            r = hlp_exec(pg,
-                         "INSERT INTO hookline.events (type, data, event_id, ordering_key,"
-                         " endpoint_id, created_at) VALUES ($1, $2, $3, $4, $5, coalesce("
-                         "to_timestamp($6::bigint / 1000.0), clock_timestamp()))",
-                         6, vals, NULL, NULL, "inserting an event", err);
-            free(copy);
+            hlp_u64(created, ev->created_at_ms);
+            arr_add(&col[0], ev->type);
+            arr_add_n(&col[1], has_data ? ev->data : NULL, has_data ? ev->data_len : 0);
+            arr_add(&col[2], ev->id && ev->id[0] ? ev->id : NULL);
+            arr_add(&col[3], ev->ordering_key);
+            arr_add(&col[4], ev->created_at_ms ? created : NULL);
         }
-        if (r == NULL)
-            code = code_or(err, HL_E_STORE_IO);
-        PQclear(r);
+        if (code == HL_OK && n > 0) {
+            PGresult *r;
+            for (int c = 0; c < 5 && code == HL_OK; c++)
+                if ((vals[c] = arr_end(&col[c])) == NULL)
+                    code = hlp_fail(err, HL_E_NOMEM, "postgres: out of memory");
+            vals[5] = endpoint_id;
+            if (code == HL_OK) {
+                r = hlp_exec(pg,
+                             "INSERT INTO hookline.events (type, data, event_id, ordering_key,"
+                             " endpoint_id, created_at) SELECT t, d, i, o, $6, coalesce("
+                             "to_timestamp(c / 1000.0), clock_timestamp()) FROM unnest($1::text[],"
+                             " $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY"
+                             " AS u(t, d, i, o, c, n) ORDER BY n",
+                             6, vals, NULL, NULL, "inserting events", err);
+                if (r == NULL)
+                    code = code_or(err, HL_E_STORE_IO);
+                PQclear(r);
+            }
+        }
+        for (int c = 0; c < 5; c++)
+            free(col[c].buf);
     }
     if (code != HL_OK) {
         hl_pg_rollback(pg);
