@@ -602,12 +602,13 @@ static void arr_put(route_arr *a, const char *s, size_t n)
 /* `n` bytes of `v` (no NUL among them) as one element; NULL: SQL NULL. */
 static void arr_add_n(route_arr *a, const char *v, size_t n)
 {
-    const char *end = v + n;
+    const char *end;
     arr_put(a, a->len ? "," : "{", 1);
     if (v == NULL) {
         arr_put(a, "NULL", 4);
         return;
     }
+    end = v + n; /* only now: v + 0 on NULL is undefined */
     arr_put(a, "\"", 1);
     while (v < end) {
         const char *q = v;
