@@ -222,6 +222,51 @@ static void test_store_round_trip_and_restore(void **state)
     hl_pg_close(pg);
 }
 
+/* Several events in one hl_pg_enqueue: one INSERT whose array literals
+ * must carry every byte (quotes, backslashes, braces, only data_len bytes)
+ * and keep the events' order. */
+static void test_enqueue_many_exact(void **state)
+{
+    (void)state;
+    hl_error err = HL_ERROR_INIT;
+    hl_pg *pg = open_pg("A", &clock_a);
+    static const char data0[] = "{\"s\":\"q\\\"b\\\\c,{x} NULL\"}TRAILING";
+    hl_event ev[3] = {HL_EVENT_INIT, HL_EVENT_INIT, HL_EVENT_INIT};
+    ev[0].type = "email.outbound.sent";
+    ev[0].data = data0;
+    ev[0].data_len = sizeof data0 - 1 - 8; /* not the TRAILING bytes */
+    ev[0].id = "evt_m0";
+    ev[0].ordering_key = "N,U\"LL}";
+    ev[1].type = "domain.verified"; /* no data, no id, no key */
+    ev[2].type = "email.outbound.sent";
+    ev[2].data = "[1]";
+    ev[2].data_len = 3;
+    ev[2].id = "evt_m2";
+    ev[2].created_at_ms = 1778155200000ULL;
+    assert_int_equal(hl_pg_enqueue(pg, ev, 3, "tgt", &err), HL_OK);
+    assert_int_equal(sql_int("SELECT count(*) FROM hookline.events WHERE endpoint_id = 'tgt'"), 3);
+    assert_int_equal(sql_int("SELECT count(*) FROM hookline.events WHERE event_id = 'evt_m0' AND"
+                             " data = '{\"s\":\"q\\\"b\\\\c,{x} NULL\"}' AND"
+                             " ordering_key = 'N,U\"LL}'"),
+                     1);
+    assert_int_equal(sql_int("SELECT count(*) FROM hookline.events WHERE type = 'domain.verified'"
+                             " AND data IS NULL AND event_id IS NULL AND ordering_key IS NULL"),
+                     1);
+    assert_int_equal(sql_int("SELECT (extract(epoch FROM created_at) * 1000)::bigint FROM"
+                             " hookline.events WHERE event_id = 'evt_m2'"),
+                     1778155200000LL);
+    /* ids follow the order given */
+    assert_int_equal(sql_int("SELECT count(*) FROM (SELECT event_id, row_number() OVER (ORDER BY"
+                             " id) AS k FROM hookline.events) s WHERE (k = 1 AND event_id ="
+                             " 'evt_m0') OR (k = 3 AND event_id = 'evt_m2')"),
+                     2);
+    /* a NUL byte refuses the whole call */
+    ev[2].data = "[\0]";
+    assert_int_equal(hl_pg_enqueue(pg, ev, 3, NULL, &err), HL_E_EVENT_INVALID);
+    assert_int_equal(sql_int("SELECT count(*) FROM hookline.events"), 3);
+    hl_pg_close(pg);
+}
+
 static void test_routing(void **state)
 {
     (void)state;
@@ -260,18 +305,28 @@ static void test_routing(void **state)
                      0);
     assert_int_equal(sql_int("SELECT count(*) FROM hookline.pending WHERE event_id = 'evt_app2'"),
                      2);
+    /* text the routing INSERT's array literals must carry byte for byte:
+     * quotes, backslashes, braces, commas, a literal NULL */
+    PQclear(sql("SELECT hookline.enqueue('email.outbound.sent', '{\"s\":\"q\\\"b\\\\c,{x} NULL\"}',"
+                " 'evt_app3', 'N,U\"LL}')"));
+    assert_int_equal(hl_pg_route(pg, T0, 0, &routed, &err), HL_OK);
+    assert_int_equal(routed, 1);
+    assert_int_equal(sql_int("SELECT count(*) FROM hookline.pending WHERE event_id = 'evt_app3'"
+                             " AND data = '{\"s\":\"q\\\"b\\\\c,{x} NULL\"}'"
+                             " AND ordering_key = 'N,U\"LL}' AND type = 'email.outbound.sent'"),
+                     2);
     /* the owner moves them into its engine */
     assert_int_equal(hl_pg_renew(pg, &err), HL_OK);
     hl_engine *e = engine_on(pg, 3);
     sync_ok(pg, e, T0);
     size_t in = 0, rej = 0;
     assert_int_equal(hl_pg_ingest(pg, e, T0, 0, &in, &rej, &err), HL_OK);
-    assert_int_equal(in, 6);
+    assert_int_equal(in, 8);
     assert_int_equal(rej, 0);
     assert_int_equal(sql_int("SELECT count(*) FROM hookline.pending"), 0);
     hl_engine_stats st;
     hl_engine_stats_get(e, &st);
-    assert_int_equal(st.events_enqueued, 6);
+    assert_int_equal(st.events_enqueued, 8);
     /* removal: the owner dead-letters its batches and deletes the row */
     assert_int_equal(hl_pg_endpoint_remove(pg, "b", &err), HL_OK);
     assert_int_equal(hl_pg_endpoint_remove(pg, "b", &err), HL_E_ENDPOINT_UNKNOWN);
@@ -551,6 +606,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrate),
         cmocka_unit_test_setup(test_store_round_trip_and_restore, fresh),
+        cmocka_unit_test_setup(test_enqueue_many_exact, fresh),
         cmocka_unit_test_setup(test_routing, fresh),
         cmocka_unit_test_setup(test_claim_takeover_and_lease_gate, fresh),
         cmocka_unit_test_setup(test_rebalance_to_a_hungry_worker, fresh),

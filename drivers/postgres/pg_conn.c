@@ -81,11 +81,76 @@ int hlp_retryable(const PGresult *res)
     return st && (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0);
 }
 
+/* Bound on prepared texts per session: past it, statements run unprepared
+ * (the driver has about thirty fixed texts; this only guards misuse). */
+#define PREPARED_MAX 128
+
+void hlp_forget_prepared(hl_pg *pg)
+{
+    size_t i;
+    for (i = 0; i < pg->n_prepared; i++)
+        free(pg->prepared[i]);
+    free(pg->prepared);
+    pg->prepared = NULL;
+    pg->n_prepared = pg->cap_prepared = 0;
+}
+
+/*
+ * The name `sql` is prepared under on this session, preparing it first
+ * when new: parse and plan once per session instead of once per call.
+ * 0 with `name` empty: run it unprepared (table full, out of memory).
+ * -1: preparing failed, `err` filled.
+ */
+static int prepared_name(hl_pg *pg, const char *sql, int n, char name[24], const char *what,
+                         hl_error *err)
+{
+    size_t i;
+    PGresult *r;
+    char *copy;
+    name[0] = '\0';
+    for (i = 0; i < pg->n_prepared; i++)
+        if (strcmp(pg->prepared[i], sql) == 0) {
+            snprintf(name, 24, "hl%zu", i);
+            return 0;
+        }
+    if (pg->n_prepared >= PREPARED_MAX)
+        return 0;
+    if (pg->n_prepared == pg->cap_prepared) {
+        size_t cap = pg->cap_prepared ? pg->cap_prepared * 2 : 32;
+        char **p = realloc(pg->prepared, cap * sizeof *p);
+        if (p == NULL)
+            return 0;
+        pg->prepared = p;
+        pg->cap_prepared = cap;
+    }
+    if ((copy = strdup(sql)) == NULL)
+        return 0;
+    snprintf(name, 24, "hl%zu", pg->n_prepared);
+    r = PQprepare(pg->conn, name, sql, n, NULL);
+    if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        hlp_fail_res(err, pg, r, what);
+        PQclear(r);
+        free(copy);
+        return -1;
+    }
+    PQclear(r);
+    pg->prepared[pg->n_prepared++] = copy;
+    return 0;
+}
+
 PGresult *hlp_exec(hl_pg *pg, const char *sql, int n, const char *const *vals, const int *lens,
                    const int *binary, const char *what, hl_error *err)
 {
-    PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, binary, 0);
-    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    char name[24];
+    PGresult *r;
+    ExecStatusType s;
+    if (prepared_name(pg, sql, n, name, what, err) < 0)
+        return NULL;
+    if (name[0] != '\0')
+        r = PQexecPrepared(pg->conn, name, n, vals, lens, binary, 0);
+    else
+        r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, binary, 0);
+    s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
         return r;
     hlp_fail_res(err, pg, r, what);
@@ -113,6 +178,7 @@ hl_code hlp_ensure(hl_pg *pg, hl_error *err)
     if (pg->depth > 0)
         return hlp_fail(err, HL_E_STORE_UNAVAILABLE, "postgres: the connection was lost");
     PQreset(pg->conn);
+    hlp_forget_prepared(pg); /* a new session knows none of them */
     if (PQstatus(pg->conn) != CONNECTION_OK)
         return hlp_fail_res(err, pg, NULL, "reconnecting");
     return HL_OK;
@@ -310,6 +376,7 @@ out:
     if (code != HL_OK)
         PQclear(PQexec(tmp.conn, "ROLLBACK"));
     PQfinish(tmp.conn);
+    hlp_forget_prepared(&tmp);
     return code;
 }
 
@@ -393,6 +460,7 @@ void hl_pg_close(hl_pg *pg)
     }
     hl_engine_free(pg->checker);
     free(pg->loaded);
+    hlp_forget_prepared(pg);
     free(pg);
 }
 

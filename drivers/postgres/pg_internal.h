@@ -30,6 +30,10 @@ struct hl_pg {
     uint64_t lease_until;  /* mono ms; 0: no lease */
     hlp_loaded *loaded;
     size_t n_loaded, cap_loaded;
+    /* Statement texts prepared on this session by hlp_exec, named "hl<i>"
+     * (copies; a server session forgets them, so a reconnect drops them). */
+    char **prepared;
+    size_t n_prepared, cap_prepared;
 };
 
 /* Fill `err` and return `code`. */
@@ -50,9 +54,15 @@ int hlp_retryable(const PGresult *res);
  * may be NULL (all text); a binary parameter is `lens[i]` bytes (bytea).
  * Returns the result (PQclear it) or NULL after filling `err`: a result
  * that is neither COMMAND_OK nor TUPLES_OK is mapped and cleared.
+ * The statement is prepared (named) on first use on a session and
+ * executed prepared after: `sql` must be a fixed text, never one built
+ * from values (those are parameters).
  */
 PGresult *hlp_exec(hl_pg *pg, const char *sql, int n, const char *const *vals, const int *lens,
                    const int *binary, const char *what, hl_error *err);
+
+/* Forget the statements prepared on the session (after a reconnect, at close). */
+void hlp_forget_prepared(hl_pg *pg);
 
 /* Reconnect when the connection was lost and no transaction is open. */
 hl_code hlp_ensure(hl_pg *pg, hl_error *err);

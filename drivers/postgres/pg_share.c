@@ -567,6 +567,124 @@ static int cmp_row_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * A PostgreSQL array literal of text being built ("{...}"): a pass's routed
+ * rows go to the server as one parameter per column of one INSERT, not one
+ * round trip per row. Every element is double-quoted with " and \ escaped,
+ * so any text survives as is; NULL stays the unquoted NULL.
+ */
+typedef struct route_arr {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} route_arr;
+
+static void arr_put(route_arr *a, const char *s, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->len + n + 2 > a->cap) { /* room for the closing brace and NUL */
+        size_t cap = a->cap ? a->cap : 256;
+        char *b;
+        while (a->len + n + 2 > cap)
+            cap *= 2;
+        if ((b = realloc(a->buf, cap)) == NULL) {
+            a->oom = 1;
+            return;
+        }
+        a->buf = b;
+        a->cap = cap;
+    }
+    memcpy(a->buf + a->len, s, n);
+    a->len += n;
+}
+
+/* `n` bytes of `v` (no NUL among them) as one element; NULL: SQL NULL. */
+static void arr_add_n(route_arr *a, const char *v, size_t n)
+{
+    const char *end;
+    arr_put(a, a->len ? "," : "{", 1);
+    if (v == NULL) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    end = v + n; /* only now: v + 0 on NULL is undefined */
+    arr_put(a, "\"", 1);
+    while (v < end) {
+        const char *q = v;
+        while (q < end && *q != '"' && *q != '\\')
+            q++;
+        arr_put(a, v, (size_t)(q - v));
+        v = q;
+        if (v < end) {
+            arr_put(a, "\\", 1);
+            arr_put(a, v, 1);
+            v++;
+        }
+    }
+    arr_put(a, "\"", 1);
+}
+
+static void arr_add(route_arr *a, const char *v)
+{
+    arr_add_n(a, v, v ? strlen(v) : 0);
+}
+
+/* Close the literal ("}") and NUL-terminate it; NULL when out of memory. */
+static const char *arr_end(route_arr *a)
+{
+    if (a->oom || a->buf == NULL)
+        return NULL;
+    a->buf[a->len++] = '}';
+    a->buf[a->len] = '\0';
+    return a->buf;
+}
+
+#define ROUTE_COLS 6
+
+/* Routed rows waiting to be inserted, one array per pending column. */
+typedef struct route_rows {
+    route_arr col[ROUTE_COLS];
+    size_t n;
+} route_rows;
+
+static void rows_free(route_rows *rows)
+{
+    for (int c = 0; c < ROUTE_COLS; c++)
+        free(rows->col[c].buf);
+}
+
+/* Insert the rows gathered so far, in the order they were added (their
+ * pending seq follows it, as one INSERT per row did), and start over. */
+static hl_code rows_flush(hl_pg *pg, route_rows *rows, hl_error *err)
+{
+    const char *vals[ROUTE_COLS];
+    PGresult *r;
+    if (rows->n == 0)
+        return HL_OK;
+    for (int c = 0; c < ROUTE_COLS; c++) {
+        route_arr *a = &rows->col[c];
+        if (a->oom)
+            return hlp_fail(err, HL_E_NOMEM, "postgres: out of memory");
+        a->buf[a->len++] = '}';
+        a->buf[a->len] = '\0';
+        vals[c] = a->buf;
+    }
+    r = hlp_exec(pg,
+                 "INSERT INTO hookline.pending (endpoint_id, event_id, type, created_ms, data,"
+                 " ordering_key) SELECT e, i, t, c, d, o FROM unnest($1::text[], $2::text[],"
+                 " $3::text[], $4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY"
+                 " AS u(e, i, t, c, d, o, n) ORDER BY n",
+                 ROUTE_COLS, vals, NULL, NULL, "routing events", err);
+    for (int c = 0; c < ROUTE_COLS; c++)
+        rows->col[c].len = 0;
+    rows->n = 0;
+    if (r == NULL)
+        return code_or(err, HL_E_STORE_IO);
+    PQclear(r);
+    return HL_OK;
+}
+
 static hl_code route_once(hl_pg *pg, uint64_t now_ms, size_t max, size_t *routed, hl_error *err)
 {
     char lim[24];
@@ -576,6 +694,7 @@ static hl_code route_once(hl_pg *pg, uint64_t now_ms, size_t max, size_t *routed
     hl_code code;
     PGresult *r;
     long long (*order)[2] = NULL;
+    route_rows rows;
     int got;
 
     r = hlp_exec(pg, "SELECT pg_try_advisory_xact_lock(7175002)", 0, NULL, NULL, NULL,
@@ -613,6 +732,7 @@ static hl_code route_once(hl_pg *pg, uint64_t now_ms, size_t max, size_t *routed
         order[i][1] = i;
     }
     qsort(order, (size_t)PQntuples(r), sizeof *order, cmp_row_id);
+    memset(&rows, 0, sizeof rows);
     for (int k = 0; k < PQntuples(r) && code == HL_OK; k++) {
         int i = (int)order[k][1];
         hl_event ev = HL_EVENT_INIT;
@@ -635,23 +755,17 @@ static hl_code route_once(hl_pg *pg, uint64_t now_ms, size_t max, size_t *routed
         }
         hlp_u64(created, ev.created_at_ms ? ev.created_at_ms : now_ms);
         for (size_t e = 0; e < n_eps && code == HL_OK; e++) {
-            const char *pv[7];
-            PGresult *p;
             if (target ? strcmp(target, eps[e].id) != 0 : !ep_wants(&eps[e], ev.type))
                 continue;
-            pv[0] = eps[e].id;
-            pv[1] = id;
-            pv[2] = ev.type;
-            pv[3] = created;
-            pv[4] = data;
-            pv[5] = ev.ordering_key;
-            p = hlp_exec(pg,
-                         "INSERT INTO hookline.pending (endpoint_id, event_id, type, created_ms,"
-                         " data, ordering_key) VALUES ($1, $2, $3, $4, $5, $6)",
-                         6, pv, NULL, NULL, "routing an event", err);
-            if (p == NULL)
-                code = code_or(err, HL_E_STORE_IO);
-            PQclear(p);
+            arr_add(&rows.col[0], eps[e].id);
+            arr_add(&rows.col[1], id);
+            arr_add(&rows.col[2], ev.type);
+            arr_add(&rows.col[3], created);
+            arr_add(&rows.col[4], data);
+            arr_add(&rows.col[5], ev.ordering_key);
+            /* bound the memory a pass of large events holds */
+            if (++rows.n >= 1000 || rows.col[4].len > (4u << 20))
+                code = rows_flush(pg, &rows, err);
         }
         /* a targeted event for an endpoint that does not exist (or is
          * disabled) is kept for the operator, not dropped */
@@ -664,8 +778,11 @@ static hl_code route_once(hl_pg *pg, uint64_t now_ms, size_t max, size_t *routed
                               HL_E_ENDPOINT_UNKNOWN, "no such enabled endpoint", err);
         }
     }
+    if (code == HL_OK)
+        code = rows_flush(pg, &rows, err);
     if (code == HL_OK && routed)
         *routed = (size_t)PQntuples(r);
+    rows_free(&rows);
     free(order);
     free_route_eps(eps, n_eps);
     PQclear(r);
@@ -803,43 +920,48 @@ hl_code hl_pg_enqueue(hl_pg *pg, const hl_event *events, size_t n, const char *e
         return hlp_fail(err, HL_E_INVALID_ARGUMENT, "postgres: enqueue: NULL argument");
     if ((code = hlp_ensure(pg, err)) != HL_OK || (code = hl_pg_begin(pg, err)) != HL_OK)
         return code;
-    for (size_t i = 0; i < n && code == HL_OK; i++) {
-        char created[24];
+    /* all n in one INSERT (one array literal per column, in order: the
+     * events' ids follow it), not one round trip per event */
+    {
+        route_arr col[5];
         const char *vals[6];
-        PGresult *r;
-        hlp_u64(created, events[i].created_at_ms);
-        vals[0] = events[i].type;
-        vals[1] = events[i].data && events[i].data_len ? events[i].data : NULL;
-        vals[2] = events[i].id && events[i].id[0] ? events[i].id : NULL;
-        vals[3] = events[i].ordering_key;
-        vals[4] = endpoint_id;
-        vals[5] = events[i].created_at_ms ? created : NULL;
-        if (vals[1] && memchr(events[i].data, '\0', events[i].data_len)) {
-            code = hlp_fail(err, HL_E_EVENT_INVALID, "postgres: event data holds a NUL byte");
-            break;
-        }
-        /* data is text: send exactly data_len bytes */
-        {
-            char *copy = NULL;
-            if (vals[1]) {
-                if ((copy = malloc(events[i].data_len + 1)) == NULL) {
-                    code = hlp_fail(err, HL_E_NOMEM, "postgres: out of memory");
-                    break;
-                }
-                memcpy(copy, events[i].data, events[i].data_len);
-                copy[events[i].data_len] = '\0';
-                vals[1] = copy;
+        memset(col, 0, sizeof col);
+        for (size_t i = 0; i < n && code == HL_OK; i++) {
+            char created[24];
+            const hl_event *ev = &events[i];
+            int has_data = ev->data && ev->data_len;
+            if (has_data && memchr(ev->data, '\0', ev->data_len)) {
+                code = hlp_fail(err, HL_E_EVENT_INVALID, "postgres: event data holds a NUL byte");
+                break;
             }
-            r = hlp_exec(pg,
-                         "INSERT INTO hookline.events (type, data, event_id, ordering_key,"
-                         " endpoint_id, created_at) VALUES ($1, $2, $3, $4, $5, coalesce("
-                         "to_timestamp($6::bigint / 1000.0), clock_timestamp()))",
-                         6, vals, NULL, NULL, "inserting an event", err);
-            free(copy);
+            hlp_u64(created, ev->created_at_ms);
+            arr_add(&col[0], ev->type);
+            arr_add_n(&col[1], has_data ? ev->data : NULL, has_data ? ev->data_len : 0);
+            arr_add(&col[2], ev->id && ev->id[0] ? ev->id : NULL);
+            arr_add(&col[3], ev->ordering_key);
+            arr_add(&col[4], ev->created_at_ms ? created : NULL);
         }
-        if (r == NULL)
-            code = code_or(err, HL_E_STORE_IO);
-        PQclear(r);
+        if (code == HL_OK && n > 0) {
+            PGresult *r;
+            for (int c = 0; c < 5 && code == HL_OK; c++)
+                if ((vals[c] = arr_end(&col[c])) == NULL)
+                    code = hlp_fail(err, HL_E_NOMEM, "postgres: out of memory");
+            vals[5] = endpoint_id;
+            if (code == HL_OK) {
+                r = hlp_exec(pg,
+                             "INSERT INTO hookline.events (type, data, event_id, ordering_key,"
+                             " endpoint_id, created_at) SELECT t, d, i, o, $6, coalesce("
+                             "to_timestamp(c / 1000.0), clock_timestamp()) FROM unnest($1::text[],"
+                             " $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY"
+                             " AS u(t, d, i, o, c, n) ORDER BY n",
+                             6, vals, NULL, NULL, "inserting events", err);
+                if (r == NULL)
+                    code = code_or(err, HL_E_STORE_IO);
+                PQclear(r);
+            }
+        }
+        for (int c = 0; c < 5; c++)
+            free(col[c].buf);
     }
     if (code != HL_OK) {
         hl_pg_rollback(pg);

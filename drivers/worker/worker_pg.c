@@ -10,6 +10,7 @@
 #include "worker_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Lease left beyond an attempt's timeout before the attempt may start. */
@@ -224,32 +225,51 @@ hl_code hlw_pg_endpoint_each(hl_worker *w, hl_outbox_endpoint_fn fn, void *user,
     return hl_pg_endpoint_each(PG(w), fn, user, err);
 }
 
+/* Insert the run events[from, to) (all to one target) with one statement. */
+static hl_code submit_run(hl_pg *pg, hl_event *evs, size_t from, size_t to, const char *target,
+                          hl_error *err)
+{
+    return to > from ? hl_pg_enqueue(pg, evs + from, to - from, target, err) : HL_OK;
+}
+
 hl_code hlw_pg_submit(hl_worker *w, const hl_event *events, const char *const *endpoint_ids,
                       size_t n, char (*ids)[HL_ENGINE_ID_MAX], size_t *failed_index,
                       hl_error *err)
 {
     hl_pg *pg = PG(w);
     uint64_t now = hl_worker_now(w);
-    const char *target, *checked = NULL;
+    const char *target = NULL, *checked = NULL, *run_target = NULL;
+    hl_event *evs;
+    char (*own)[HL_ENGINE_ID_MAX];
+    size_t run = 0;
     hl_code rc;
     if (events == NULL && n > 0)
         return HL_E_INVALID_ARGUMENT;
+    /* the checked copies (with their ids), sent a run of one target at a time */
+    evs = calloc(n ? n : 1, sizeof *evs);
+    own = calloc(n ? n : 1, sizeof *own);
+    if (evs == NULL || own == NULL) {
+        free(evs);
+        free(own);
+        return HL_E_NOMEM;
+    }
     if ((rc = hl_pg_begin(pg, err)) != HL_OK)
-        return rc;
+        goto out;
     for (size_t i = 0; i < n; i++) {
         hl_event ev = events[i];
-        char id[HL_ENGINE_ID_MAX];
         /* the engine's checks now (a bad event fails here, not at routing),
          * and the id it would generate, so the caller learns it */
-        if ((rc = hl_engine_enqueue(w->checker, &ev, now, NULL, id, sizeof id, err)) != HL_OK) {
+        if ((rc = hl_engine_enqueue(w->checker, &ev, now, NULL, own[i], sizeof own[i], err)) !=
+            HL_OK) {
             if (failed_index)
                 *failed_index = i;
             hl_pg_rollback(pg);
-            return rc;
+            goto out;
         }
-        ev.id = id;
+        ev.id = own[i];
         if (ev.created_at_ms == 0)
             ev.created_at_ms = now;
+        evs[i] = ev;
         target = endpoint_ids ? endpoint_ids[i] : NULL;
         /* an unknown endpoint fails now, as with the SQLite outbox, instead
          * of landing in hookline.rejected at routing (checked once per run
@@ -260,20 +280,35 @@ hl_code hlw_pg_submit(hl_worker *w, const hl_event *events, const char *const *e
                 if (failed_index)
                     *failed_index = i;
                 hl_pg_rollback(pg);
-                return rc;
+                goto out;
             }
             hl_endpoint_config_free(cfg);
             checked = target;
         }
-        if ((rc = hl_pg_enqueue(pg, &ev, 1, target, err)) != HL_OK) {
-            hl_pg_rollback(pg);
-            return rc;
+        /* a new target ends the run so far */
+        if (i > run && !(target == run_target ||
+                         (target && run_target && strcmp(target, run_target) == 0))) {
+            if ((rc = submit_run(pg, evs, run, i, run_target, err)) != HL_OK) {
+                hl_pg_rollback(pg);
+                goto out;
+            }
+            run = i;
         }
-        if (ids)
-            memcpy(ids[i], id, sizeof id);
+        run_target = target;
     }
-    if ((rc = hl_pg_commit(pg, err)) != HL_OK)
+    if ((rc = submit_run(pg, evs, run, n, run_target, err)) != HL_OK) {
         hl_pg_rollback(pg);
+        goto out;
+    }
+    if ((rc = hl_pg_commit(pg, err)) != HL_OK) {
+        hl_pg_rollback(pg);
+        goto out;
+    }
+    if (ids)
+        memcpy(ids, own, n * sizeof *own);
+out:
+    free(evs);
+    free(own);
     return rc;
 }
 

@@ -160,6 +160,27 @@ def test_worker_enqueue_with_host_routing(pg_url, db, receiver):
         assert db.execute("SELECT count(*) FROM hookline.events").fetchone()[0] == 0
 
 
+def test_enqueue_many_runs_of_targets(pg_url, db, receiver):
+    """enqueue_many over PostgreSQL sends each run of one target as one
+    statement: every event lands with its own target, in the given order."""
+    url, _ = receiver
+    with open_worker(pg_url, url) as w:
+        for ep in ("a", "b"):
+            w.add_endpoint(ep, {"url": url + "/" + ep}, test=False)
+        targets = ["a", "a", None, "b", "a"]
+        evs = [{"type": "x.y", "id": "evt_r%d" % i, "data": {"s": 'q"\\,{}'}}
+               for i in range(len(targets))]
+        for ev, t in zip(evs, targets):
+            if t:
+                ev["endpoint"] = t
+        assert w.enqueue_many(evs) == len(evs)
+        rows = db.execute("SELECT event_id, endpoint_id, data FROM hookline.events"
+                          " ORDER BY id").fetchall()
+        assert [(r[0], r[1]) for r in rows] == [("evt_r%d" % i, t)
+                                                for i, t in enumerate(targets)]
+        assert all(json.loads(r[2]) == {"s": 'q"\\,{}'} for r in rows)
+
+
 def test_management_api_over_postgres(pg_url, db, tmp_path):
     """The management API example with HOOKLINE_STORE set to the database
     URL: create (test POST), events routed per workspace, deliveries in
