@@ -705,6 +705,26 @@ static PyObject *events_convert(PyObject *seq, hl_event **out, Py_ssize_t *n)
     return fast; /* keeps the strings alive */
 }
 
+/* The count enqueued, or the error raised with `.enqueued` = done (the
+ * events before a refused one are kept). */
+static PyObject *enqueue_result(hl_code c, const hl_error *err, size_t done)
+{
+    PyObject *t, *v, *tb;
+    if (c == HL_OK)
+        return PyLong_FromSize_t(done);
+    hlpy_raise(c, err);
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v != NULL) {
+        PyObject *num = PyLong_FromSize_t(done);
+        if (num != NULL)
+            PyObject_SetAttrString(v, "enqueued", num);
+        Py_XDECREF(num);
+    }
+    PyErr_Restore(t, v, tb);
+    return NULL;
+}
+
 static PyObject *Worker_enqueue_many(WorkerObject *self, PyObject *arg)
 {
     hl_event *evs;
@@ -723,21 +743,7 @@ static PyObject *Worker_enqueue_many(WorkerObject *self, PyObject *arg)
     worker_leave(self);
     PyMem_Free(evs);
     Py_DECREF(keep);
-    if (c != HL_OK) {
-        hlpy_raise(c, &err);
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        PyErr_NormalizeException(&t, &v, &tb);
-        if (v != NULL) {
-            PyObject *num = PyLong_FromSize_t(done);
-            if (num != NULL)
-                PyObject_SetAttrString(v, "enqueued", num);
-            Py_XDECREF(num);
-        }
-        PyErr_Restore(t, v, tb);
-        return NULL;
-    }
-    return PyLong_FromSize_t(done);
+    return enqueue_result(c, &err, done);
 }
 
 /* enqueue_to([event tuples], [endpoint id | None]) -> count (one transaction) */
@@ -782,21 +788,7 @@ static PyObject *Worker_enqueue_to(WorkerObject *self, PyObject *args)
     PyMem_Free(evs);
     Py_DECREF(keep);
     Py_DECREF(fast_targets);
-    if (c != HL_OK) {
-        hlpy_raise(c, &err);
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        PyErr_NormalizeException(&t, &v, &tb);
-        if (v != NULL) {
-            PyObject *num = PyLong_FromSize_t(done);
-            if (num != NULL)
-                PyObject_SetAttrString(v, "enqueued", num);
-            Py_XDECREF(num);
-        }
-        PyErr_Restore(t, v, tb);
-        return NULL;
-    }
-    return PyLong_FromSize_t(done);
+    return enqueue_result(c, &err, done);
 fail:
     PyMem_Free(to);
     PyMem_Free(evs);

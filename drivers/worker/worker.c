@@ -717,8 +717,11 @@ hl_code hl_worker_enqueue(hl_worker *w, const hl_event *event, size_t *routed, c
     return settle_store(w, rc, err);
 }
 
-hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size_t n, size_t *n_done,
-                               hl_error *err)
+/* enqueue_many and enqueue_to: event i to endpoint_ids[i] when both are
+ * given, else through the filters; one transaction. */
+static hl_code enqueue_events(hl_worker *w, const hl_event *events,
+                              const char *const *endpoint_ids, size_t n, size_t *n_done,
+                              hl_error *err)
 {
     uint64_t now;
     size_t i;
@@ -728,44 +731,8 @@ hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size_t n, s
     if ((rc = ready(w, err)) != HL_OK)
         return rc;
     if (events == NULL && n > 0)
-        return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue_many: NULL events");
-    if (w->pg) { /* all or nothing there: the events before a bad one are not kept */
-        size_t bad = 0;
-        rc = hlw_pg_submit(w, events, NULL, n, NULL, &bad, err);
-        if (n_done)
-            *n_done = rc == HL_OK ? n : 0;
-        return rc;
-    }
-    if ((rc = hl_outbox_begin(w->ob, err)) != HL_OK)
-        return rc;
-    now = hl_worker_now(w);
-    for (i = 0, rc = HL_OK; i < n && rc == HL_OK; i++)
-        rc = hl_engine_enqueue(w->engine, &events[i], now, NULL, NULL, 0, err);
-    if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
-        return settle_store(w, rc, err);
-    /* the events before a refused one stay: commit them */
-    if (hl_outbox_commit(w->ob, NULL) != HL_OK)
-        return settle_store(w, HL_E_STORE, err);
-    if (n_done)
-        *n_done = rc == HL_OK ? n : i - 1;
-    return rc;
-}
-
-/* As enqueue_many, with the host's routing: event i to endpoint_ids[i]
- * when given, else through the filters. */
-hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events, const char *const *endpoint_ids,
-                             size_t n, size_t *n_done, hl_error *err)
-{
-    uint64_t now;
-    size_t i;
-    hl_code rc;
-    if (n_done)
-        *n_done = 0;
-    if ((rc = ready(w, err)) != HL_OK)
-        return rc;
-    if ((events == NULL || endpoint_ids == NULL) && n > 0)
-        return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue_to: NULL events or endpoint ids");
-    if (w->pg) { /* into hookline.events with their targets; all or nothing */
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue: NULL events");
+    if (w->pg) { /* into hookline.events (with their targets); all or nothing */
         rc = hlw_pg_submit(w, events, endpoint_ids, n, NULL, NULL, err);
         if (n_done)
             *n_done = rc == HL_OK ? n : 0;
@@ -775,7 +742,7 @@ hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events, const char *c
         return rc;
     now = hl_worker_now(w);
     for (i = 0, rc = HL_OK; i < n && rc == HL_OK; i++)
-        rc = endpoint_ids[i]
+        rc = endpoint_ids && endpoint_ids[i]
                  ? hl_engine_enqueue_to(w->engine, endpoint_ids[i], &events[i], now, NULL, 0, err)
                  : hl_engine_enqueue(w->engine, &events[i], now, NULL, NULL, 0, err);
     if (rc == HL_E_STORE || rc == HL_E_ENGINE_FAILED)
@@ -786,6 +753,24 @@ hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events, const char *c
     if (n_done)
         *n_done = rc == HL_OK ? n : i - 1;
     return rc;
+}
+
+hl_code hl_worker_enqueue_many(hl_worker *w, const hl_event *events, size_t n, size_t *n_done,
+                               hl_error *err)
+{
+    return enqueue_events(w, events, NULL, n, n_done, err);
+}
+
+/* As enqueue_many, with the host's routing. */
+hl_code hl_worker_enqueue_to(hl_worker *w, const hl_event *events, const char *const *endpoint_ids,
+                             size_t n, size_t *n_done, hl_error *err)
+{
+    if (endpoint_ids == NULL && n > 0) {
+        if (n_done)
+            *n_done = 0;
+        return fail(err, HL_E_INVALID_ARGUMENT, "worker: enqueue_to: NULL endpoint ids");
+    }
+    return enqueue_events(w, events, endpoint_ids, n, n_done, err);
 }
 
 /* --------------------------------------------------------------- delivery */
