@@ -34,20 +34,7 @@ else
 fi
 
 tmp=$(mktemp -d "$build/bench-pg.XXXXXX")
-prefix=$tmp/prefix
-mkdir -p "$prefix/logs" "$prefix/temp"
-pidfile=$prefix/logs/nginx.pid
-stop_nginx() {
-    [ -s "$pidfile" ] || return 0
-    local pid
-    pid=$(cat "$pidfile")
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+. "$(dirname "$0")/nginx_204.sh"
 cleanup() {
     stop_nginx
     bash "$root/tests/pg/pg_server.sh" stop "$tmp/pg" || true
@@ -62,33 +49,7 @@ url=$(bash "$root/tests/pg/pg_server.sh" start "$tmp/pg")
 "$bench" --db "$url" claim $quick
 
 # ---- delivery: one nginx worker answering 204 (as bench_deliver.sh)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-user_line=
-[ "$(id -u)" = 0 ] && user_line="user root;"
-cat > "$prefix/nginx.conf" <<CONF
-$user_line
-worker_processes 1;
-pid logs/nginx.pid;
-error_log logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path temp/body;
-    proxy_temp_path temp/proxy;
-    fastcgi_temp_path temp/fastcgi;
-    uwsgi_temp_path temp/uwsgi;
-    scgi_temp_path temp/scgi;
-    client_max_body_size 16m;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$port;
-        location = /hook { return 204; }
-    }
-}
-CONF
-nginx -p "$prefix" -c "$prefix/nginx.conf"
-for _ in $(seq 1 50); do [ -s "$pidfile" ] && break; sleep 0.1; done
-target=http://127.0.0.1:$port/hook
+nginx_204_start "$tmp"
 
 best() { awk -v m="${1:-0}" -v v="$2" 'BEGIN { print (v > m ? v : m) }'; }
 declare -A top
